@@ -1,0 +1,169 @@
+//! Environment variables read at `schedinit` (Go's goenvs + parsedebugvars).
+//!
+//! | variable        | meaning                                                 |
+//! |-----------------|---------------------------------------------------------|
+//! | `GORT_MAXPROCS` | number of Ps; then `GOMAXPROCS`; then the CPUs in the  |
+//! |                 | process's affinity mask                                 |
+//! | `GORT_STACKSIZE`| usable bytes per goroutine stack, `k`/`m`/`g` suffixes |
+//! | `GORT_DEBUG`    | comma-separated `key=value`: `inittrace=1`,             |
+//! |                 | `guard=madvise|mprotect|canary` (force a guard method)  |
+//!
+//! A malformed value makes `gort_init` fail with `GORT_EINVAL` and a line on
+//! stderr naming the variable: silently running with other settings than the
+//! user asked for is worse than refusing to start. Empty values count as
+//! unset; unknown `GORT_DEBUG` keys are ignored, as Go ignores unknown
+//! GODEBUG keys.
+
+use crate::ffi::Error;
+
+/// Go's _MaxGomaxprocs.
+pub(crate) const MAX_PROCS: u32 = 1024;
+pub(crate) const DEFAULT_STACK: usize = 64 << 10;
+pub(crate) const MIN_STACK: usize = 16 << 10;
+pub(crate) const MAX_STACK: usize = 1 << 30;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum GuardPref {
+    /// Best available: MADV_GUARD_INSTALL, then mprotect under a budget,
+    /// then canaries.
+    Auto,
+    Madvise,
+    Mprotect,
+    Canary,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Config {
+    /// None: use the CPU count.
+    pub procs: Option<(u32, &'static str)>,
+    pub stack_size: usize,
+    pub inittrace: bool,
+    pub guard: GuardPref,
+}
+
+pub(crate) fn read() -> Result<Config, Error> {
+    parse(|k| std::env::var(k).ok())
+}
+
+/// Parses with an injectable lookup so tests need not touch the process
+/// environment.
+pub(crate) fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Config, Error> {
+    let nonempty = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+    let mut procs = None;
+    for key in ["GORT_MAXPROCS", "GOMAXPROCS"] {
+        if let Some(v) = nonempty(key) {
+            match v.trim().parse::<u32>() {
+                Ok(n) if (1..=MAX_PROCS).contains(&n) => {
+                    procs = Some((n, if key == "GORT_MAXPROCS" { "GORT_MAXPROCS" } else { "GOMAXPROCS" }));
+                    break;
+                }
+                _ => return Err(bad(key, &v, "an integer from 1 to 1024")),
+            }
+        }
+    }
+    let stack_size = match nonempty("GORT_STACKSIZE") {
+        None => DEFAULT_STACK,
+        Some(v) => match parse_size(&v) {
+            Some(n) if (MIN_STACK..=MAX_STACK).contains(&n) => n,
+            _ => return Err(bad("GORT_STACKSIZE", &v, "bytes from 16k to 1g, e.g. 65536, 256k, 1m")),
+        },
+    };
+    let mut inittrace = false;
+    let mut guard = GuardPref::Auto;
+    if let Some(v) = nonempty("GORT_DEBUG") {
+        for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let (key, val) = item.split_once('=').unwrap_or((item, ""));
+            match key {
+                "inittrace" => {
+                    inittrace = match val {
+                        "0" => false,
+                        "1" => true,
+                        _ => return Err(bad("GORT_DEBUG", &v, "inittrace=0 or inittrace=1")),
+                    }
+                }
+                "guard" => {
+                    guard = match val {
+                        "auto" => GuardPref::Auto,
+                        "madvise" => GuardPref::Madvise,
+                        "mprotect" => GuardPref::Mprotect,
+                        "canary" => GuardPref::Canary,
+                        _ => return Err(bad("GORT_DEBUG", &v, "guard=auto|madvise|mprotect|canary")),
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(Config { procs, stack_size, inittrace, guard })
+}
+
+/// "65536", "64k", "64K", "1m", "1g" (binary multiples).
+pub(crate) fn parse_size(s: &str) -> Option<usize> {
+    let s = s.trim();
+    let (digits, mult) = match s.as_bytes().last()? {
+        b'k' | b'K' => (&s[..s.len() - 1], 1usize << 10),
+        b'm' | b'M' => (&s[..s.len() - 1], 1 << 20),
+        b'g' | b'G' => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<usize>().ok()?.checked_mul(mult)
+}
+
+fn bad(key: &str, val: &str, want: &str) -> Error {
+    crate::os::write_stderr(&["gort: invalid ", key, "=\"", val, "\": want ", want, "\n"]);
+    Error::Inval
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, Error> {
+        let pairs: Vec<(String, String)> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        parse(move |k| pairs.iter().find(|(pk, _)| pk == k).map(|(_, v)| v.clone()))
+    }
+
+    #[test]
+    fn defaults() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c, Config { procs: None, stack_size: DEFAULT_STACK, inittrace: false, guard: GuardPref::Auto });
+    }
+
+    #[test]
+    fn maxprocs_precedence_and_errors() {
+        assert_eq!(cfg(&[("GORT_MAXPROCS", "3"), ("GOMAXPROCS", "5")]).unwrap().procs, Some((3, "GORT_MAXPROCS")));
+        assert_eq!(cfg(&[("GOMAXPROCS", "5")]).unwrap().procs, Some((5, "GOMAXPROCS")));
+        assert_eq!(cfg(&[("GORT_MAXPROCS", ""), ("GOMAXPROCS", "2")]).unwrap().procs, Some((2, "GOMAXPROCS")));
+        for bad in ["0", "-1", "x", "1025", "2.5"] {
+            assert_eq!(cfg(&[("GORT_MAXPROCS", bad)]), Err(Error::Inval), "{bad}");
+        }
+        assert_eq!(cfg(&[("GORT_MAXPROCS", "1024")]).unwrap().procs, Some((1024, "GORT_MAXPROCS")));
+    }
+
+    #[test]
+    fn stack_sizes() {
+        assert_eq!(parse_size("65536"), Some(65536));
+        assert_eq!(parse_size("64k"), Some(65536));
+        assert_eq!(parse_size("64K"), Some(65536));
+        assert_eq!(parse_size("2m"), Some(2 << 20));
+        assert_eq!(parse_size("1g"), Some(1 << 30));
+        for s in ["", "k", "1x", "-4k", "1.5m", "99999999999999999999g"] {
+            assert_eq!(parse_size(s), None, "{s}");
+        }
+        assert_eq!(cfg(&[("GORT_STACKSIZE", "256k")]).unwrap().stack_size, 256 << 10);
+        assert_eq!(cfg(&[("GORT_STACKSIZE", "8k")]), Err(Error::Inval));
+        assert_eq!(cfg(&[("GORT_STACKSIZE", "2g")]), Err(Error::Inval));
+    }
+
+    #[test]
+    fn debug_keys() {
+        let c = cfg(&[("GORT_DEBUG", "inittrace=1,guard=canary,unknown=7")]).unwrap();
+        assert!(c.inittrace);
+        assert_eq!(c.guard, GuardPref::Canary);
+        assert_eq!(cfg(&[("GORT_DEBUG", "inittrace=yes")]), Err(Error::Inval));
+        assert_eq!(cfg(&[("GORT_DEBUG", "guard=steel")]), Err(Error::Inval));
+    }
+}

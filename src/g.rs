@@ -1,0 +1,95 @@
+//! G: the goroutine descriptor (Go's `g` in runtime2.go).
+//!
+//! A G lives at the top of its own stack unit (see [`crate::stack`]): one
+//! allocation, one page for a parked goroutine with a shallow stack, and
+//! the descriptor is recycled together with its stack by `gfput`/`gfget`.
+//!
+//! # Ownership by status (who may touch the G and its stack)
+//!
+//! * `GIDLE`: just allocated, owned by the allocating thread.
+//! * `GRUNNABLE`: in exactly one run queue or `runnext` slot (or about to be
+//!   put in one by a post-switch action). Whoever removes it from the queue
+//!   owns it. Its registers are saved on its stack, `sched_sp` points at them.
+//! * `GRUNNING`: owned by the M in `m`, which is executing on its stack.
+//! * `GWAITING`: parked by `gopark`; owned by whatever data structure the
+//!   unlock function published it to. `goready` moves it back to
+//!   `GRUNNABLE`.
+//! * `GDEAD`: finished; on a free list, owned by that list's P.
+//!
+//! The invariant that makes direct G-to-G switches safe: a G becomes
+//! visible to other threads (queued, published to a waiter list) only by a
+//! post-switch action, which the *next* context runs after `gort_swap` has
+//! saved the G's registers. See [`crate::proc::Post`].
+
+use std::cell::Cell;
+use std::ffi::c_void;
+use std::sync::atomic::AtomicU32;
+
+pub(crate) const GIDLE: u32 = 0;
+pub(crate) const GRUNNABLE: u32 = 1;
+pub(crate) const GRUNNING: u32 = 2;
+pub(crate) const GWAITING: u32 = 4;
+pub(crate) const GDEAD: u32 = 6;
+
+/// How the stack below this G is protected against overflow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Guard {
+    /// A `MADV_GUARD_INSTALL` guard page: no extra mapping.
+    Madvise,
+    /// An `mprotect(PROT_NONE)` page: splits the slab's mapping, so these are
+    /// rationed (see `stack::StackAlloc::mprotect_budget`).
+    Mprotect,
+    /// No guard page: a canary at the stack's low end, checked each time the
+    /// goroutine switches out.
+    Canary,
+}
+
+pub(crate) type GoFn = unsafe extern "C" fn(*mut c_void);
+
+#[repr(C, align(64))]
+pub(crate) struct G {
+    /// Saved stack pointer while the G is not running; gort_swap writes it.
+    pub sched_sp: Cell<usize>,
+    pub status: AtomicU32,
+    pub goid: Cell<i64>,
+    /// The M executing this G; valid only while GRUNNING.
+    pub m: Cell<*mut crate::m::M>,
+    /// Free-list and global-list link.
+    pub schedlink: Cell<*mut G>,
+    /// Usable stack: [stack_lo, stack_hi). stack_hi is this G's address.
+    pub stack_lo: usize,
+    pub stack_hi: usize,
+    pub guard: Guard,
+    /// Start function and argument of the current incarnation.
+    pub fnc: Cell<Option<GoFn>>,
+    pub arg: Cell<*mut c_void>,
+    /// The main goroutine (program mode): its return ends the process.
+    pub is_main: Cell<bool>,
+    /// Value handed over by `goready` to the parked goroutine (Go's param).
+    pub param: Cell<*mut c_void>,
+}
+
+// SAFETY: a G is handed between threads only through the run queues and
+// post-switch actions, which transfer ownership (see the module doc); the
+// Cell fields are touched only by the current owner.
+unsafe impl Sync for G {}
+// SAFETY: as above.
+unsafe impl Send for G {}
+
+/// A raw G pointer that may travel through crossbeam's queues.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct GPtr(pub *mut G);
+// SAFETY: ownership of the pointee moves with the value (module doc).
+unsafe impl Send for GPtr {}
+
+/// Borrows a G from a raw pointer.
+///
+/// # Safety
+/// `gp` must point to a live G (they are never freed, only recycled), and
+/// the caller must own it according to its status, or only read fields that
+/// are stable for the G's lifetime (`stack_*`, `guard`).
+#[inline(always)]
+pub(crate) unsafe fn gref<'a>(gp: *mut G) -> &'a G {
+    // SAFETY: forwarded to the caller.
+    unsafe { &*gp }
+}

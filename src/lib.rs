@@ -1,0 +1,53 @@
+//! gort: Go's GMP scheduler as a library with a C ABI.
+//!
+//! # The three letters
+//!
+//! * **G**, a goroutine ([`g`]): a start function, its argument and a stack.
+//!   The `G` descriptor lives at the top of its own stack unit ([`stack`]).
+//! * **M**, a machine ([`m`]): an OS thread. Each M has a *g0*, the thread's
+//!   own stack, where the scheduler runs when no goroutine can be picked
+//!   without help (stealing, parking the thread).
+//! * **P**, a processor ([`p`]): the right to run Go code, one per
+//!   `GORT_MAXPROCS`. A P owns a local run queue with a `runnext` slot and a
+//!   free list of dead Gs. An M must hold a P to run goroutines.
+//!
+//! # Reading order
+//!
+//! 1. [`boot`]: `gort_init` is Go's `rt0_go` (`args`, `osinit`,
+//!    `schedinit`), `gort_go` of the first goroutine is `newproc(mainPC)`,
+//!    `gort_mstart` is `mstart`. Also the c-archive mode (`gort_init_lib`).
+//! 2. [`proc`]: `schedule`, `findrunnable`, `execute`, `newproc`,
+//!    `gopark`/`goready`, `wakep`/`startm`/`stopm`. The essay at its top
+//!    explains spinning Ms and why no wakeup is lost.
+//! 3. [`p`] (run queues), [`gfree`] (G and stack reuse), [`sched`] (the
+//!    global state), [`m`] (threads, TLS, park notes).
+//! 4. [`arch`] and `asm/<arch>.S`: the context switch.
+//! 5. [`stack`] and [`signal`]: stack slabs, guard pages, overflow reports.
+//! 6. [`sysmon`]: time slices for goroutines that inherit `runnext`.
+//!
+//! `docs/design.md` has the long form; `docs/hacking.md` the rules for
+//! working on the runtime (what may run on a goroutine stack, what may
+//! allocate).
+
+#![deny(unsafe_op_in_unsafe_fn)]
+
+#[macro_use]
+mod ffi;
+
+mod arch;
+pub mod boot;
+mod env;
+mod g;
+mod gfree;
+mod m;
+mod os;
+mod p;
+pub mod proc;
+mod sched;
+mod signal;
+mod stack;
+pub mod stats;
+mod sysmon;
+mod trace;
+
+pub use ffi::*;

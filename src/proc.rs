@@ -1,0 +1,780 @@
+//! The scheduler (Go's proc.go): `schedule`, `findrunnable`, `execute`,
+//! `newproc`, `gopark`/`goready`, and the Ms that run them.
+//!
+//! # Goroutine scheduler
+//!
+//! The scheduler's job is to distribute ready-to-run goroutines over worker
+//! threads. G is a goroutine, M an OS thread, P a processor: the right to
+//! run goroutines, `GORT_MAXPROCS` of them. An M must hold a P to run a G;
+//! an M without work gives its P back and sleeps.
+//!
+//! A running goroutine enters the scheduler only at its own scheduling
+//! points (`gort_yield`, parking on a primitive, returning); C code cannot
+//! be preempted. At such a point the outgoing G asks its P for the next G
+//! *on its own stack* (61st-tick global check, `runnext`, local queue,
+//! global queue: all non-blocking, no lock in the common case) and switches
+//! straight to it. Only when the P has nothing does it switch to the M's g0,
+//! where `findrunnable` steals from other Ps and, failing that, parks the M.
+//! Go always goes through g0 (`mcall`); the direct switch is what makes a
+//! yield cost one context switch instead of two.
+//!
+//! # Post-switch actions
+//!
+//! A G that gives up its M must not become visible to other threads until
+//! its registers are saved, or another M could resume it mid-save. So what
+//! happens to the outgoing G (requeue it, publish it to a waiter list, free
+//! it) is recorded in `m.post` and performed by whichever context runs next
+//! on the same M, right after `gort_swap` returns there ([`run_post`]).
+//! This is Go's `mcall(fn)`, with `fn` run by the successor instead of on
+//! g0.
+//!
+//! # Worker thread parking/unparking
+//!
+//! We must keep enough Ms running to use the available Ps, and park the
+//! rest to save CPU. Go's scheme, kept here: an M is *spinning* when it
+//! holds a P, has no work, and is looking for some (stealing). At most
+//! about half of the busy Ps' worth of Ms spin (`2*nmspinning < procs -
+//! npidle`). Whoever makes a G runnable calls [`wakep`], which starts or
+//! wakes an M only if there is an idle P and no M is spinning already. A
+//! spinning M that finds work stops spinning and calls `wakep` itself, so
+//! the search continues elsewhere ([`resetspinning`]).
+//!
+//! The lost-wakeup hazard is the last spinning M going to sleep just as
+//! work arrives: the submitter sees `nmspinning == 1` and leaves, the
+//! spinner already looked. To prevent it, a parking M first puts its P on
+//! the idle list, then decrements `nmspinning`, then issues a full fence
+//! and re-checks the global queue and every P's run queue; the submitter
+//! publishes the G, issues a full fence, then reads `npidle` and
+//! `nmspinning`. Dekker's argument: at least one of them sees the other's
+//! write, so either the submitter wakes an M or the parker finds the G.
+//! Work queued on a running P's local queue needs no wakeup at all: that
+//! P's M will run it (a wakeup there only adds parallelism).
+
+use crate::arch;
+use crate::boot;
+use crate::ffi::{Error, GORT_EINVAL, GORT_ENOTINIT, GORT_EPERM, GORT_OK};
+use crate::g::{gref, GoFn, G, GDEAD, GRUNNABLE, GRUNNING, GWAITING};
+use crate::gfree::{gfget, gfget_global, gfput};
+use crate::m::{getm, load_nextp, mref, setm, M};
+use crate::p::{runqempty, runqget, runqput, runqsteal, P, GOID_BATCH, PIDLE, PRUNNING};
+use crate::sched::{sched, try_sched, Locked, MAXMCOUNT};
+use crate::stack::{canary_ok, stacks};
+use std::ffi::{c_int, c_void};
+use std::sync::atomic::{fence, Ordering};
+
+/// What the next context on this M must do with the G that just left it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Post {
+    None,
+    /// Yield: put the G at the tail of the local run queue (Go's goyield).
+    Runqput(*mut G),
+    /// gopark: call `unlockf(gp, lock)`; false means "do not park after
+    /// all", and the G is made runnable again.
+    Park(*mut G, ParkFn, *mut c_void),
+    /// goexit0: the G is dead; recycle it with its stack.
+    Gfput(*mut G),
+}
+
+/// Go's gopark unlockf.
+pub(crate) type ParkFn = unsafe fn(*mut G, *mut c_void) -> bool;
+
+/// Go's throw: an internal invariant broke. Prints and aborts.
+#[cold]
+pub(crate) fn throw(msg: &str) -> ! {
+    crate::os::write_stderr(&["gort: fatal error: ", msg, "\n"]);
+    std::process::abort()
+}
+
+/// The goroutine running on this thread, or null (g0, host thread).
+pub(crate) fn getg() -> *mut G {
+    let mp = getm();
+    if mp.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: non-null Ms are leaked and valid; curg is read by the M's own thread.
+    unsafe { mref(mp) }.curg.get()
+}
+
+/// Runs the pending post-switch action on `mp`. Called right after every
+/// `gort_swap` returns, on the M that the swap handed over.
+#[inline]
+fn run_post(mp: &'static M) {
+    match mp.post.replace(Post::None) {
+        Post::None => {}
+        Post::Runqput(gp) => runqput(mp.pp(), gp, false),
+        Post::Gfput(gp) => gfput(mp.pp(), gp),
+        Post::Park(gp, unlockf, lock) => {
+            // SAFETY: gp is saved and parked; unlockf is the primitive's own
+            // contract for publishing it.
+            if !unsafe { unlockf(gp, lock) } {
+                // SAFETY: gp is still ours: unlockf declined to publish it.
+                let g = unsafe { gref(gp) };
+                g.status.store(GRUNNABLE, Ordering::Relaxed);
+                runqput(mp.pp(), gp, true);
+            }
+        }
+    }
+}
+
+/// Go's execute: make gp the current goroutine of mp. With `inherit`, gp
+/// shares the current time slice and schedtick does not advance.
+#[inline]
+fn execute(mp: &'static M, pp: &P, gp: *mut G, inherit: bool) {
+    if !inherit {
+        pp.schedtick.store(pp.schedtick.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        if pp.preempt.load(Ordering::Relaxed) {
+            pp.preempt.store(false, Ordering::Relaxed);
+        }
+    }
+    // SAFETY: gp came out of a run queue, so this M owns it now.
+    let g = unsafe { gref(gp) };
+    g.status.store(GRUNNING, Ordering::Relaxed);
+    g.m.set(mp as *const M as *mut M);
+    mp.curg.set(gp);
+}
+
+/// Go's globrunqget: a batch from the global queue into pp's, returning one.
+/// Executed by the owner of pp.
+fn globrunqget(pp: &P) -> Option<*mut G> {
+    loop {
+        match sched().runq.steal_batch_and_pop(&pp.runq) {
+            crossbeam_deque::Steal::Success(g) => return Some(g.0),
+            crossbeam_deque::Steal::Empty => return None,
+            crossbeam_deque::Steal::Retry => continue,
+        }
+    }
+}
+
+/// The non-blocking first half of Go's schedule/findRunnable, safe to run on
+/// a goroutine stack: every 61st tick the global queue first (so it cannot
+/// starve behind local work), then runnext and the local queue, then the
+/// global queue. Executed by the owner of pp.
+#[inline]
+fn runqget_sched(pp: &P) -> Option<(*mut G, bool)> {
+    let s = sched();
+    if pp.schedtick.load(Ordering::Relaxed) % 61 == 0 && !s.runq.is_empty() {
+        if let Some(gp) = globrunqget(pp) {
+            return Some((gp, false));
+        }
+    }
+    if let Some(r) = runqget(pp) {
+        return Some(r);
+    }
+    if !s.runq.is_empty() {
+        return globrunqget(pp).map(|gp| (gp, false));
+    }
+    None
+}
+
+/// Switches from gp (running on mp) to the context at `target_sp`, which the
+/// caller has already made current with `execute` or by clearing curg for
+/// g0. Returns, when gp is resumed, the M it now runs on.
+#[inline(never)]
+fn switch_from(mp: &'static M, gp: *mut G, target_sp: usize) -> &'static M {
+    // SAFETY: gp is the running goroutine of mp; its stack fields are stable.
+    let g = unsafe { gref(gp) };
+    if !canary_ok(g) {
+        crate::signal::report_overflow(g, 0);
+    }
+    // SAFETY: target_sp was saved by gort_swap or built by init_frame, and the
+    // caller owns that context; gp's sched_sp slot lives in gp's descriptor.
+    let newm = unsafe { arch::swap(g.sched_sp.as_ptr(), target_sp, mp as *const M as *mut M) };
+    // SAFETY: gort_swap hands over the M of the thread that resumed us.
+    let mp = unsafe { mref(newm) };
+    run_post(mp);
+    mp
+}
+
+/// gp gives up mp with `post` to be run once it is saved: switch directly
+/// to the next local G, or to g0 when the P has none.
+fn park_switch(mp: &'static M, gp: *mut G, post: Post) -> &'static M {
+    mp.post.set(post);
+    let pp = mp.pp();
+    let target = match runqget_sched(pp) {
+        Some((next, inherit)) => {
+            execute(mp, pp, next, inherit);
+            // SAFETY: next is owned by us now (taken from the queue).
+            unsafe { gref(next) }.sched_sp.get()
+        }
+        None => {
+            mp.curg.set(std::ptr::null_mut());
+            mp.g0_sp.get()
+        }
+    };
+    switch_from(mp, gp, target)
+}
+
+/// Go's goyield (gort_yield on a goroutine): let the next local G run, and
+/// queue gp at the tail. When the P has nothing else, gp simply continues.
+pub(crate) fn gosched(mp: &'static M, gp: *mut G) {
+    let pp = mp.pp();
+    let Some((next, inherit)) = runqget_sched(pp) else { return };
+    // SAFETY: gp is the running goroutine of mp.
+    unsafe { gref(gp) }.status.store(GRUNNABLE, Ordering::Relaxed);
+    mp.post.set(Post::Runqput(gp));
+    execute(mp, pp, next, inherit);
+    // SAFETY: next is owned by us now.
+    let target = unsafe { gref(next) }.sched_sp.get();
+    switch_from(mp, gp, target);
+}
+
+/// Go's gopark: puts the current goroutine to sleep. Once it is saved,
+/// `unlockf(gp, lock)` runs on the next context; it publishes gp where a
+/// waker will find it (and typically releases `lock`), or returns false to
+/// keep running. Returns when [`goready`] made it runnable and it was
+/// scheduled again, possibly on another M.
+/// Only on a goroutine.
+#[allow(dead_code)] // used by the channel and sync primitives
+pub(crate) fn gopark(unlockf: ParkFn, lock: *mut c_void) {
+    let mp = getm();
+    // SAFETY: callers run on a goroutine, so the thread has an M.
+    let mp = unsafe { mref(mp) };
+    let gp = mp.curg.get();
+    // SAFETY: gp is the running goroutine.
+    unsafe { gref(gp) }.status.store(GWAITING, Ordering::Relaxed);
+    park_switch(mp, gp, Post::Park(gp, unlockf, lock));
+}
+
+/// Go's goready: makes a parked G runnable. From a goroutine it goes to
+/// `runnext`, so a hand-off runs next; from a thread without a P to the
+/// global queue. Any thread.
+#[allow(dead_code)] // used by the channel and sync primitives
+pub(crate) fn goready(gp: *mut G) {
+    // SAFETY: the caller removed gp from the structure it was published to, so
+    // it owns it.
+    let g = unsafe { gref(gp) };
+    if g.status.compare_exchange(GWAITING, GRUNNABLE, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+        throw("goready: goroutine not waiting");
+    }
+    let mp = getm();
+    // SAFETY: non-null Ms are valid and p is read by the M's own thread.
+    if !mp.is_null() && !unsafe { mref(mp) }.p.get().is_null() {
+        runqput(unsafe { mref(mp) }.pp(), gp, true);
+        wakep();
+    } else {
+        injectglist(gp);
+    }
+}
+
+/// Queues gp globally from a thread without a P and wakes an M for it.
+fn injectglist(gp: *mut G) {
+    let s = sched();
+    s.globrunqput(gp);
+    // Pairs with the fence in findrunnable before its re-check.
+    fence(Ordering::SeqCst);
+    if s.main_started.load(Ordering::Relaxed) {
+        wakep();
+    }
+}
+
+/// Go's newproc: creates a goroutine running `fnc(arg)` and queues it.
+/// With `main`, it is the main goroutine of program mode. Returns its goid.
+pub(crate) fn newproc(fnc: GoFn, arg: *mut c_void, main: bool) -> Result<i64, Error> {
+    let s = sched();
+    let mp = getm();
+    // SAFETY: non-null Ms are valid; p is read by the M's own thread.
+    let pp = if mp.is_null() { std::ptr::null_mut() } else { unsafe { mref(mp) }.p.get() };
+    if pp.is_null() {
+        // A thread without a P (a host thread in library mode).
+        let gp = match gfget_global() {
+            Some(gp) => gp,
+            None => stacks().malg()?,
+        };
+        let goid = s.goidgen.fetch_add(1, Ordering::Relaxed);
+        s.ncreated_nop.fetch_add(1, Ordering::Relaxed);
+        newproc1(gp, fnc, arg, goid, main);
+        injectglist(gp);
+        return Ok(goid);
+    }
+    // SAFETY: this thread's M holds pp.
+    let pp = unsafe { &*pp };
+    let gp = match gfget(pp) {
+        Some(gp) => gp,
+        None => stacks().malg()?,
+    };
+    if pp.goidcache.get() == pp.goidcacheend.get() {
+        let start = s.goidgen.fetch_add(GOID_BATCH, Ordering::Relaxed);
+        pp.goidcache.set(start);
+        pp.goidcacheend.set(start + GOID_BATCH);
+    }
+    let goid = pp.goidcache.get();
+    pp.goidcache.set(goid + 1);
+    P::bump(&pp.ncreated, 1);
+    newproc1(gp, fnc, arg, goid, main);
+    // From a goroutine, the new G runs next (Go's newproc). From g0 before
+    // mstart only the main goroutine does, so it runs first.
+    // SAFETY: mp is non-null here.
+    let on_goroutine = !unsafe { mref(mp) }.curg.get().is_null();
+    runqput(pp, gp, on_goroutine || main);
+    if s.main_started.load(Ordering::Relaxed) {
+        wakep();
+    }
+    Ok(goid)
+}
+
+/// Go's newproc1: readies a dead or fresh G to run fnc(arg).
+fn newproc1(gp: *mut G, fnc: GoFn, arg: *mut c_void, goid: i64, main: bool) {
+    // SAFETY: gp is GIDLE or GDEAD and owned by the caller.
+    let g = unsafe { gref(gp) };
+    g.goid.set(goid);
+    g.is_main.set(main);
+    g.fnc.set(Some(fnc));
+    g.arg.set(arg);
+    g.param.set(std::ptr::null_mut());
+    let (start, start_arg): (GoFn, *mut c_void) =
+        if main { (boot::runtime_main, gp.cast()) } else { (fnc, arg) };
+    // SAFETY: the stack is owned (see above) and stack_hi is 64-byte aligned.
+    let sp = unsafe { arch::init_frame(g.stack_hi, start, start_arg, gp, goentry, goexit_hook) };
+    g.sched_sp.set(sp);
+    g.status.store(GRUNNABLE, Ordering::Relaxed);
+}
+
+/// First code of every goroutine, called by gort_gostart: finishes the
+/// switch that started it.
+unsafe extern "C" fn goentry(mp: *mut M, _gp: *mut G) {
+    // SAFETY: gort_swap handed over the M of this thread.
+    run_post(unsafe { mref(mp) });
+}
+
+/// Called by gort_gostart when the start function returns.
+unsafe extern "C" fn goexit_hook() -> ! {
+    let mp = getm();
+    // SAFETY: we are on a goroutine, so the thread has an M.
+    let mp = unsafe { mref(mp) };
+    goexit0(mp, mp.curg.get())
+}
+
+/// Go's goexit0: gp is finished; its stack is recycled by the successor.
+pub(crate) fn goexit0(mp: &'static M, gp: *mut G) -> ! {
+    // SAFETY: gp is the running goroutine.
+    let g = unsafe { gref(gp) };
+    if !canary_ok(g) {
+        crate::signal::report_overflow(g, 0);
+    }
+    g.status.store(GDEAD, Ordering::Relaxed);
+    g.fnc.set(None);
+    let pp = mp.pp();
+    P::bump(&pp.nexited, 1);
+    if g.is_main.get() {
+        boot::main_goexited();
+    }
+    boot::checkdead_after_exit(sched());
+    park_switch(mp, gp, Post::Gfput(gp));
+    throw("goexit0: dead goroutine resumed")
+}
+
+/// Go's schedule, on g0: one round of finding a G and running it, forever.
+pub(crate) fn schedule(mp: &'static M) -> ! {
+    loop {
+        run_post(mp);
+        let (gp, inherit) = findrunnable(mp);
+        if mp.spinning.get() {
+            resetspinning(mp);
+        }
+        execute(mp, mp.pp(), gp, inherit);
+        // SAFETY: gp is owned (taken from a queue) and g0_sp lives in mp, which
+        // outlives the switch; g0 always resumes on its own thread.
+        unsafe { arch::swap(mp.g0_sp.as_ptr(), gref(gp).sched_sp.get(), mp as *const M as *mut M) };
+    }
+}
+
+/// Go's findRunnable: a G to run, stealing and parking the M as needed.
+/// Returns with mp holding a P.
+fn findrunnable(mp: &'static M) -> (*mut G, bool) {
+    let s = sched();
+    loop {
+        let pp = mp.pp();
+        if let Some(r) = runqget_sched(pp) {
+            return r;
+        }
+        let procs = s.gomaxprocs;
+        if procs > 1
+            && (mp.spinning.get()
+                || 2 * s.nmspinning.load(Ordering::SeqCst) < procs - s.npidle.load(Ordering::SeqCst))
+        {
+            if !mp.spinning.get() {
+                mp.spinning.set(true);
+                s.nmspinning.fetch_add(1, Ordering::SeqCst);
+            }
+            if let Some(gp) = stealwork(mp, pp) {
+                return (gp, false);
+            }
+        }
+
+        // Nothing to do: give the P back, stop spinning, re-check, sleep.
+        {
+            let mut l = s.locked();
+            if !s.runq.is_empty() {
+                drop(l);
+                if let Some(gp) = globrunqget(pp) {
+                    return (gp, false);
+                }
+                continue;
+            }
+            releasep(mp);
+            pidleput(&mut l, pp as *const P as *mut P);
+        }
+        let was_spinning = mp.spinning.get();
+        if was_spinning {
+            mp.spinning.set(false);
+            if s.nmspinning.fetch_sub(1, Ordering::SeqCst) == 0 {
+                throw("findrunnable: negative nmspinning");
+            }
+        }
+        // Pairs with the fence in injectglist; see "Worker thread parking".
+        fence(Ordering::SeqCst);
+        if !s.runq.is_empty() || s.allp.iter().any(|p2| !runqempty(p2)) {
+            let got = pidleget(&mut s.locked());
+            if let Some(pp) = got {
+                acquirep(mp, pp);
+                if was_spinning {
+                    mp.spinning.set(true);
+                    s.nmspinning.fetch_add(1, Ordering::SeqCst);
+                }
+                continue;
+            }
+        }
+        stopm(mp);
+    }
+}
+
+/// Go's stealWork: four rounds over the other Ps in random order, taking
+/// half of a victim's queue; the last round may take its runnext too.
+fn stealwork(mp: &'static M, pp: &P) -> Option<*mut G> {
+    let s = sched();
+    let n = s.allp.len() as u32;
+    for round in 0..4 {
+        let last = round == 3;
+        let start = mp.fastrand() % n;
+        let stride = s.coprimes[(mp.fastrand() as usize) % s.coprimes.len()];
+        let mut i = start;
+        for _ in 0..n {
+            let p2 = &s.allp[i as usize];
+            i = (i + stride) % n;
+            if std::ptr::eq(p2, pp) {
+                continue;
+            }
+            if let Some(gp) = runqsteal(pp, p2, last) {
+                return Some(gp);
+            }
+        }
+    }
+    None
+}
+
+/// Go's resetspinning: mp found work; if it was spinning, another M takes
+/// over the search.
+fn resetspinning(mp: &'static M) {
+    mp.spinning.set(false);
+    if sched().nmspinning.fetch_sub(1, Ordering::SeqCst) == 0 {
+        throw("resetspinning: negative nmspinning");
+    }
+    wakep();
+}
+
+/// Go's wakep: start or wake an M to run Gs, if there is an idle P and no
+/// M is already spinning.
+pub(crate) fn wakep() {
+    let s = sched();
+    if s.npidle.load(Ordering::SeqCst) == 0 {
+        return;
+    }
+    if s.nmspinning.load(Ordering::SeqCst) != 0
+        || s.nmspinning.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_err()
+    {
+        return;
+    }
+    startm(None, true);
+}
+
+/// Go's startm: run some M with pp (or an idle P). With `spinning`, the
+/// caller incremented nmspinning and the M starts out spinning.
+pub(crate) fn startm(pp: Option<*mut P>, spinning: bool) {
+    let s = sched();
+    let mut l = s.locked();
+    let pp = match pp.or_else(|| pidleget(&mut l)) {
+        Some(pp) => pp,
+        None => {
+            drop(l);
+            if spinning {
+                s.nmspinning.fetch_sub(1, Ordering::SeqCst);
+            }
+            return;
+        }
+    };
+    let nmp = mget(&mut l);
+    drop(l);
+    match nmp {
+        Some(nmp) => {
+            // SAFETY: nmp came off the idle list, so it is parked in stopm and
+            // waits for exactly this hand-over.
+            let m = unsafe { mref(nmp) };
+            m.start_spinning.store(spinning, Ordering::Relaxed);
+            m.nextp.store(pp, Ordering::Release);
+            m.park.wakeup();
+        }
+        None => {
+            if newm(pp, spinning).is_err() {
+                pidleput(&mut s.locked(), pp);
+                if spinning {
+                    s.nmspinning.fetch_sub(1, Ordering::SeqCst);
+                }
+            }
+        }
+    }
+    if s.sysmonwait.swap(false, Ordering::SeqCst) {
+        s.sysmonnote.wakeup();
+    }
+}
+
+/// Go's stopm: park mp until startm hands it a P.
+fn stopm(mp: &'static M) {
+    let s = sched();
+    {
+        let mut l = s.locked();
+        mp.park.clear();
+        l.midle.push(mp as *const M as *mut M);
+        s.nmidle.fetch_add(1, Ordering::Relaxed);
+    }
+    mp.park.sleep();
+    let pp = load_nextp(mp);
+    if pp.is_null() {
+        throw("stopm: woken without a P");
+    }
+    acquirep(mp, pp);
+    if mp.start_spinning.swap(false, Ordering::Relaxed) {
+        mp.spinning.set(true);
+    }
+}
+
+fn mget(l: &mut Locked) -> Option<*mut M> {
+    let mp = l.midle.pop()?;
+    sched().nmidle.fetch_sub(1, Ordering::Relaxed);
+    Some(mp)
+}
+
+/// Go's pidleget. sched.lock must be held.
+fn pidleget(l: &mut Locked) -> Option<*mut P> {
+    let pp = l.pidle.pop()?;
+    sched().npidle.fetch_sub(1, Ordering::SeqCst);
+    Some(pp)
+}
+
+/// Go's pidleput. sched.lock must be held.
+pub(crate) fn pidleput(l: &mut Locked, pp: *mut P) {
+    // SAFETY: Ps are leaked; the caller released this one.
+    unsafe { &*pp }.status.store(PIDLE, Ordering::Relaxed);
+    l.pidle.push(pp);
+    sched().npidle.fetch_add(1, Ordering::SeqCst);
+}
+
+/// Go's acquirep: mp takes pp.
+pub(crate) fn acquirep(mp: &M, pp: *mut P) {
+    mp.p.set(pp);
+    // SAFETY: Ps are leaked.
+    unsafe { &*pp }.status.store(PRUNNING, Ordering::Relaxed);
+}
+
+/// Go's releasep: mp lets go of its P.
+fn releasep(mp: &M) -> *mut P {
+    let pp = mp.p.replace(std::ptr::null_mut());
+    if pp.is_null() {
+        throw("releasep: no P");
+    }
+    pp
+}
+
+/// Go's allocm: a new M, registered in allm. Fails past maxmcount.
+pub(crate) fn allocm() -> Result<&'static M, Error> {
+    let s = sched();
+    let id = s.mcount.fetch_add(1, Ordering::Relaxed);
+    if id >= MAXMCOUNT {
+        s.mcount.fetch_sub(1, Ordering::Relaxed);
+        crate::os::write_stderr(&["gort: thread limit (maxmcount 10000) reached\n"]);
+        return Err(Error::NoMem);
+    }
+    let mp: &'static M = Box::leak(Box::new(M::new(id)));
+    s.locked().allm.push(mp as *const M as *mut M);
+    Ok(mp)
+}
+
+/// Go's newm: a new M (OS thread) that starts with pp.
+pub(crate) fn newm(pp: *mut P, spinning: bool) -> Result<(), Error> {
+    startthread(allocm()?, pp, spinning)
+}
+
+/// Starts the OS thread of an allocated M, which begins with pp.
+pub(crate) fn startthread(mp: &'static M, pp: *mut P, spinning: bool) -> Result<(), Error> {
+    mp.start_spinning.store(spinning, Ordering::Relaxed);
+    mp.nextp.store(pp, Ordering::Release);
+    crate::os::newosproc(M_STACK, mstart_thread, mp as *const M as *mut c_void).map_err(|e| {
+        sched().mcount.fetch_sub(1, Ordering::Relaxed);
+        let mut b = [0u8; 24];
+        crate::os::write_stderr(&["gort: cannot create thread (errno ", crate::os::fmt_i64(e as i64, &mut b), ")\n"]);
+        Error::NoMem
+    })
+}
+
+/// Size of an M's own stack (its g0), where schedule runs.
+const M_STACK: usize = 256 << 10;
+
+/// Start routine of every M thread but m0 in program mode (Go's mstart).
+extern "C" fn mstart_thread(arg: *mut c_void) -> *mut c_void {
+    // SAFETY: newm passes a leaked M.
+    let mp: &'static M = unsafe { mref(arg.cast()) };
+    minit(mp);
+    let mut b = [0u8; 24];
+    let name = crate::os::fmt_i64(mp.id, &mut b);
+    crate::os::set_thread_name(&format!("gort-m{name}"));
+    let pp = load_nextp(mp);
+    if pp.is_null() {
+        throw("mstart: M started without a P");
+    }
+    acquirep(mp, pp);
+    if mp.start_spinning.swap(false, Ordering::Relaxed) {
+        mp.spinning.set(true);
+    }
+    schedule(mp)
+}
+
+/// Go's minit: per-thread setup of an M.
+pub(crate) fn minit(mp: &'static M) {
+    setm(mp as *const M as *mut M);
+    mp.tid.set(crate::os::gettid());
+    crate::signal::minit();
+}
+
+// ---------------------------------------------------------------------------
+// C API
+
+fn initialised() -> bool {
+    boot::is_ready()
+}
+
+/// Starts a goroutine running `fn(arg)` (Go's `go` statement, newproc).
+///
+/// Callable from any thread at any time after `gort_init`/`gort_init_lib`,
+/// concurrently. From a goroutine the new goroutine runs next on the same P
+/// (Go's runnext); from another thread it enters the global run queue and an
+/// idle M is woken for it. In program mode, the first call (on the thread
+/// that called `gort_init`, before `gort_mstart`) creates the main goroutine:
+/// when it returns the process exits with status 0.
+///
+/// Returns the goroutine id (> 0), or GORT_EINVAL (`fn` is NULL),
+/// GORT_ENOTINIT, GORT_ENOMEM (no memory for its stack; the runtime stays
+/// usable).
+#[no_mangle]
+pub extern "C" fn gort_go(fn_: Option<unsafe extern "C" fn(arg: *mut c_void)>, arg: *mut c_void) -> i64 {
+    ffi_guard!("gort_go", {
+        if !initialised() {
+            return GORT_ENOTINIT as i64;
+        }
+        let Some(f) = fn_ else { return GORT_EINVAL as i64 };
+        let main = boot::claim_main();
+        match newproc(f, arg, main) {
+            Ok(id) => {
+                if main {
+                    crate::trace::boot(format_args!("newproc: main goroutine goid={id} queued in runnext of p0"));
+                }
+                id
+            }
+            Err(e) => {
+                if main {
+                    boot::unclaim_main();
+                }
+                e.code() as i64
+            }
+        }
+    })
+}
+
+/// Lets other goroutines run (Go's runtime.Gosched).
+///
+/// On a goroutine: the next runnable goroutine of this P runs and the caller
+/// goes to the tail of the P's local run queue; if the P has nothing else to
+/// run, the caller continues at once. It may resume on another thread. Off
+/// a goroutine (a host thread, or before `gort_mstart`) it yields the OS
+/// thread (`sched_yield`).
+///
+/// Returns GORT_OK, or GORT_ENOTINIT.
+#[no_mangle]
+pub extern "C" fn gort_yield() -> c_int {
+    ffi_guard!("gort_yield", {
+        if !initialised() {
+            return GORT_ENOTINIT;
+        }
+        let mp = getm();
+        // SAFETY: non-null Ms are valid; curg is read by the M's own thread.
+        let gp = if mp.is_null() { std::ptr::null_mut() } else { unsafe { mref(mp) }.curg.get() };
+        if gp.is_null() {
+            crate::os::osyield();
+        } else {
+            // SAFETY: mp is non-null when gp is.
+            gosched(unsafe { mref(mp) }, gp);
+        }
+        GORT_OK
+    })
+}
+
+/// Ends the calling goroutine at once (Go's runtime.Goexit); other
+/// goroutines are unaffected. On the main goroutine the process does not
+/// exit: it keeps running the other goroutines, as in Go.
+///
+/// Does not return on a goroutine. Returns GORT_EPERM when called off a
+/// goroutine, GORT_ENOTINIT before init.
+#[no_mangle]
+pub extern "C" fn gort_goexit() -> c_int {
+    ffi_guard!("gort_goexit", {
+        if !initialised() {
+            return GORT_ENOTINIT;
+        }
+        let gp = getg();
+        if gp.is_null() {
+            return GORT_EPERM;
+        }
+        // SAFETY: a current G implies a valid M on this thread.
+        goexit0(unsafe { mref(getm()) }, gp)
+    })
+}
+
+/// The calling goroutine's id (> 0), 0 when not called on a goroutine, or
+/// GORT_ENOTINIT.
+#[no_mangle]
+pub extern "C" fn gort_goid() -> i64 {
+    ffi_guard!("gort_goid", {
+        if !initialised() {
+            return GORT_ENOTINIT as i64;
+        }
+        let gp = getg();
+        if gp.is_null() {
+            0
+        } else {
+            // SAFETY: the current G is valid and owned by this thread.
+            unsafe { gref(gp) }.goid.get()
+        }
+    })
+}
+
+/// Number of goroutines that exist (created and not yet finished), or
+/// GORT_ENOTINIT (Go's runtime.NumGoroutine).
+#[no_mangle]
+pub extern "C" fn gort_numgoroutine() -> i64 {
+    ffi_guard!("gort_numgoroutine", {
+        match try_sched() {
+            Some(s) if initialised() => s.gcount(),
+            _ => GORT_ENOTINIT as i64,
+        }
+    })
+}
+
+/// Number of Ps (Go's runtime.GOMAXPROCS(0)), or GORT_ENOTINIT. Fixed at
+/// init from GORT_MAXPROCS, GOMAXPROCS or the CPU affinity mask.
+#[no_mangle]
+pub extern "C" fn gort_gomaxprocs() -> i32 {
+    ffi_guard!("gort_gomaxprocs", {
+        match try_sched() {
+            Some(s) if initialised() => s.gomaxprocs as i32,
+            _ => GORT_ENOTINIT,
+        }
+    })
+}

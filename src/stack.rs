@@ -1,0 +1,297 @@
+//! Goroutine stacks: units carved from large slabs (Go's stackalloc, with
+//! C's constraint that a stack can never move or grow).
+//!
+//! # Layout of a unit (addresses grow to the right)
+//!
+//! ```text
+//! | guard page | usable stack (grows <-)                | G descriptor |
+//! ^ unit base  ^ stack_lo                               ^ stack_hi = G
+//! ```
+//!
+//! A slab is one `mmap(MAP_NORESERVE)` of many units, marked
+//! `MADV_NOHUGEPAGE` so that touching one page of a stack commits 4 KiB,
+//! not 2 MiB. Nothing is committed until touched; a parked goroutine with a
+//! shallow stack costs one page, shared with its descriptor. Slabs double in
+//! size and are placed next to each other so the kernel merges them into
+//! few mappings.
+//!
+//! # Guards
+//!
+//! `mprotect`ing a guard page in the middle of a slab splits its mapping in
+//! three, and Linux allows 65530 mappings per process by default: that is
+//! where fiber libraries stop, at ~32k stacks. gort instead uses
+//! `madvise(MADV_GUARD_INSTALL)` (Linux 6.13), which marks the page in the
+//! page tables without creating a mapping. Where that is unavailable (older
+//! kernels, qemu-user) it uses `mprotect` guards while under a budget of a
+//! quarter of the remaining mapping count, then a canary at the low end of
+//! the stack that is checked every time the goroutine switches out.
+//!
+//! Units are recycled with their G through the free lists in `gfree.rs`;
+//! their pages stay committed so a new goroutine does not pay page faults.
+
+use crate::env::GuardPref;
+use crate::ffi::Error;
+use crate::g::{Guard, G, GIDLE};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+/// Linux's MADV_GUARD_INSTALL (6.13); not yet in every libc crate release.
+const MADV_GUARD_INSTALL: i32 = 102;
+
+const CANARY: u64 = 0x676f_7274_5354_4b21; // "gortSTK!"
+const CANARY_WORDS: usize = 8;
+const MAX_SLABS: usize = 4096;
+
+/// Bytes reserved at the top of each unit for its G.
+pub(crate) const G_RESERVE: usize = (std::mem::size_of::<G>() + 63) & !63;
+
+struct Slab {
+    base: AtomicUsize,
+    len: AtomicUsize,
+}
+
+struct Carver {
+    next: usize,
+    end: usize,
+    /// Units in the next slab.
+    grow: usize,
+    /// Lowest slab base so far: the next slab is placed right below it.
+    low: usize,
+}
+
+pub(crate) struct StackAlloc {
+    pub page: usize,
+    pub unit: usize,
+    /// Usable bytes per stack (>= the configured size).
+    pub usable: usize,
+    /// The best guard available, detected at init.
+    pub method: Guard,
+    mprotect_budget: AtomicI64,
+    carver: Mutex<Carver>,
+    nslabs: AtomicUsize,
+    slabs: [Slab; MAX_SLABS],
+    /// Stacks by guard method, for stats.
+    pub counts: [AtomicI64; 3],
+}
+
+static STACKS: OnceLock<StackAlloc> = OnceLock::new();
+
+pub(crate) fn stacks() -> &'static StackAlloc {
+    STACKS.get().unwrap_or_else(|| crate::proc::throw("stackalloc before stackinit"))
+}
+
+/// For the signal handler: never blocks, never allocates.
+pub(crate) fn try_stacks() -> Option<&'static StackAlloc> {
+    STACKS.get()
+}
+
+fn round_up(n: usize, to: usize) -> usize {
+    (n + to - 1) / to * to
+}
+
+/// Go's stackinit: sizes the units and picks the guard method.
+pub(crate) fn stackinit(stack_size: usize, pref: GuardPref) -> &'static StackAlloc {
+    let page = crate::os::phys_page_size();
+    let unit = page + round_up(stack_size + G_RESERVE, page);
+    let method = match pref {
+        GuardPref::Canary => Guard::Canary,
+        GuardPref::Mprotect => Guard::Mprotect,
+        GuardPref::Auto | GuardPref::Madvise => {
+            if guard_install_works(page) { Guard::Madvise } else { Guard::Mprotect }
+        }
+    };
+    let budget = (crate::os::max_map_count().saturating_sub(crate::os::map_count()) / 4) as i64;
+    let initial = (256usize << 20) / unit;
+    let sa = StackAlloc {
+        page,
+        unit,
+        usable: unit - page - G_RESERVE,
+        method,
+        mprotect_budget: AtomicI64::new(budget),
+        carver: Mutex::new(Carver { next: 0, end: 0, grow: initial.clamp(1, 64), low: 0 }),
+        nslabs: AtomicUsize::new(0),
+        slabs: std::array::from_fn(|_| Slab { base: AtomicUsize::new(0), len: AtomicUsize::new(0) }),
+        counts: std::array::from_fn(|_| AtomicI64::new(0)),
+    };
+    let _ = STACKS.set(sa);
+    stacks()
+}
+
+/// Probes MADV_GUARD_INSTALL for real: the call can succeed without effect
+/// (qemu-user accepts and ignores unknown advice), so after installing a
+/// guard we ask the kernel to read the page through write(2) into a pipe,
+/// which must fail with EFAULT.
+fn guard_install_works(page: usize) -> bool {
+    // SAFETY: a fresh private anonymous mapping, unmapped before returning; the
+    // pipe fds are closed before returning.
+    unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            2 * page,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        );
+        if p == libc::MAP_FAILED {
+            return false;
+        }
+        let mut ok = libc::madvise(p, page, MADV_GUARD_INSTALL) == 0;
+        if ok {
+            let mut fds = [0i32; 2];
+            if libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) == 0 {
+                let r = libc::write(fds[1], p, 1);
+                ok = r < 0 && crate::os::errno() == libc::EFAULT;
+                libc::close(fds[0]);
+                libc::close(fds[1]);
+            } else {
+                ok = false;
+            }
+        }
+        libc::munmap(p, 2 * page);
+        ok
+    }
+}
+
+impl StackAlloc {
+    /// Go's malg: a new unit with its G constructed at the top, status
+    /// GIDLE. Fails with ENOMEM when no address space or memory is left.
+    pub(crate) fn malg(&self) -> Result<*mut G, Error> {
+        let base = self.carve()?;
+        let guard = self.install_guard(base);
+        self.counts[guard as usize].fetch_add(1, Ordering::Relaxed);
+        let g_addr = base + self.unit - G_RESERVE;
+        let stack_lo = base + self.page;
+        let gp = g_addr as *mut G;
+        // SAFETY: [base, base+unit) is a fresh, exclusively owned, writable part
+        // of a slab; g_addr is 64-byte aligned (unit and page are multiples of 64)
+        // and G_RESERVE bytes fit below the unit's end.
+        unsafe {
+            gp.write(G {
+                sched_sp: Cell::new(0),
+                status: AtomicU32::new(GIDLE),
+                goid: Cell::new(0),
+                m: Cell::new(std::ptr::null_mut()),
+                schedlink: Cell::new(std::ptr::null_mut()),
+                stack_lo,
+                stack_hi: g_addr,
+                guard,
+                fnc: Cell::new(None),
+                arg: Cell::new(std::ptr::null_mut()),
+                is_main: Cell::new(false),
+                param: Cell::new(std::ptr::null_mut()),
+            });
+        }
+        if guard == Guard::Canary {
+            write_canary(stack_lo);
+        }
+        Ok(gp)
+    }
+
+    fn carve(&self) -> Result<usize, Error> {
+        let mut c = self.carver.lock().unwrap_or_else(|e| e.into_inner());
+        if c.next + self.unit > c.end {
+            self.grow(&mut c)?;
+        }
+        let base = c.next;
+        c.next += self.unit;
+        Ok(base)
+    }
+
+    /// Maps the next slab, halving the request until it fits.
+    fn grow(&self, c: &mut Carver) -> Result<(), Error> {
+        let mut units = c.grow;
+        let max_units = ((8usize << 30) / self.unit).max(1);
+        loop {
+            let len = units * self.unit;
+            let hint = if c.low > len { (c.low - len) as *mut libc::c_void } else { std::ptr::null_mut() };
+            // SAFETY: anonymous mapping with no fixed address; nothing is replaced.
+            let p = unsafe {
+                libc::mmap(
+                    hint,
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                    -1,
+                    0,
+                )
+            };
+            if p != libc::MAP_FAILED {
+                // SAFETY: p..p+len is the mapping just created. Advice only.
+                unsafe { libc::madvise(p, len, libc::MADV_NOHUGEPAGE) };
+                let base = p as usize;
+                let i = self.nslabs.load(Ordering::Relaxed);
+                if i < MAX_SLABS {
+                    self.slabs[i].base.store(base, Ordering::Relaxed);
+                    self.slabs[i].len.store(len, Ordering::Relaxed);
+                    // Release: the signal handler reads base/len after nslabs.
+                    self.nslabs.store(i + 1, Ordering::Release);
+                }
+                c.next = base;
+                c.end = base + len;
+                c.low = if c.low == 0 { base } else { c.low.min(base) };
+                c.grow = (units * 2).min(max_units);
+                return Ok(());
+            }
+            if units == 1 {
+                return Err(Error::NoMem);
+            }
+            units /= 2;
+        }
+    }
+
+    fn install_guard(&self, base: usize) -> Guard {
+        if self.method == Guard::Madvise {
+            // SAFETY: [base, base+page) is this unit's guard page, owned by us.
+            if unsafe { libc::madvise(base as *mut libc::c_void, self.page, MADV_GUARD_INSTALL) } == 0 {
+                return Guard::Madvise;
+            }
+        }
+        if self.method != Guard::Canary && self.mprotect_budget.fetch_sub(1, Ordering::Relaxed) > 0 {
+            // SAFETY: as above; the page is never handed out as stack.
+            if unsafe { libc::mprotect(base as *mut libc::c_void, self.page, libc::PROT_NONE) } == 0 {
+                return Guard::Mprotect;
+            }
+        }
+        Guard::Canary
+    }
+
+    /// The G whose guard page contains `addr`, if any. Async-signal-safe.
+    pub(crate) fn guard_owner(&self, addr: usize) -> Option<*mut G> {
+        let n = self.nslabs.load(Ordering::Acquire);
+        for s in &self.slabs[..n] {
+            let base = s.base.load(Ordering::Relaxed);
+            let len = s.len.load(Ordering::Relaxed);
+            if addr >= base && addr < base + len {
+                let off = (addr - base) % self.unit;
+                if off < self.page {
+                    let unit = addr - off;
+                    return Some((unit + self.unit - G_RESERVE) as *mut G);
+                }
+                return None;
+            }
+        }
+        None
+    }
+}
+
+fn write_canary(stack_lo: usize) {
+    let p = stack_lo as *mut u64;
+    for i in 0..CANARY_WORDS {
+        // SAFETY: the lowest CANARY_WORDS words of a canary stack are reserved
+        // for the canary and are inside the unit.
+        unsafe { p.add(i).write_volatile(CANARY) };
+    }
+}
+
+/// True when the canary at the bottom of gp's stack is intact (always true
+/// for guarded stacks).
+pub(crate) fn canary_ok(gp: &G) -> bool {
+    if gp.guard != Guard::Canary {
+        return true;
+    }
+    let p = gp.stack_lo as *const u64;
+    // SAFETY: see write_canary.
+    (0..CANARY_WORDS).all(|i| unsafe { p.add(i).read_volatile() } == CANARY)
+}
