@@ -14,16 +14,13 @@ use std::ffi::c_void;
 
 /// cbindgen:ignore
 mod sys {
-    use std::ffi::c_void;
     extern "C" {
-        /// Saves the callee-saved state on the current stack, stores sp in
-        /// `*save_sp`, resumes the context whose sp is `resume_sp`, and makes
-        /// *its* pending `gort_swap` return `handoff`.
-        pub fn gort_swap(save_sp: *mut usize, resume_sp: usize, handoff: *mut c_void) -> *mut c_void;
+        /// Custom convention: see asm/<arch>.S and [`super::swap`].
+        pub fn gort_swap();
         pub fn gort_gostart();
     }
 }
-use sys::{gort_gostart, gort_swap};
+use sys::gort_gostart;
 
 /// Entry hook called by gort_gostart with (the M now running us, the G).
 pub(crate) type EntryHook = unsafe extern "C" fn(*mut M, *mut G);
@@ -34,48 +31,71 @@ pub(crate) type ExitHook = unsafe extern "C" fn() -> !;
 /// `resume`, handing `m` over. Returns, in the resumed-later original
 /// context, the M that resumed it.
 ///
+/// The asm preserves only the registers LLVM reserves (rbx/rbp, x19/x29);
+/// the operands below declare every other register clobbered, so the
+/// compiler saves what is live around this call and nothing more.
+///
 /// # Safety
 /// `resume` must be a context saved by `gort_swap` or built by
 /// [`init_frame`] that nobody else is running or about to run, and `save`
 /// must stay valid until this context is resumed.
 #[inline(always)]
 pub(crate) unsafe fn swap(save: *mut usize, resume: usize, m: *mut M) -> *mut M {
-    // SAFETY: forwarded to the caller; gort_swap follows the C ABI for every
-    // callee-saved register.
-    unsafe { gort_swap(save, resume, m.cast()) }.cast()
+    let ret: *mut M;
+    // SAFETY: forwarded to the caller. No `nostack`: the call pushes a return
+    // address, so the compiler keeps nothing in the red zone across it.
+    #[cfg(target_arch = "x86_64")]
+    unsafe {
+        std::arch::asm!(
+            "call {swap}",
+            swap = sym sys::gort_swap,
+            in("rdi") save,
+            in("rsi") resume,
+            inout("rdx") m => _,
+            out("rax") ret,
+            out("r12") _, out("r13") _, out("r14") _, out("r15") _,
+            clobber_abi("C"),
+        );
+    }
+    // SAFETY: as above; bl writes x30, declared clobbered by clobber_abi.
+    #[cfg(target_arch = "aarch64")]
+    unsafe {
+        std::arch::asm!(
+            "bl {swap}",
+            swap = sym sys::gort_swap,
+            inout("x0") save => ret,
+            inout("x1") resume => _,
+            inout("x2") m => _,
+            out("x20") _, out("x21") _, out("x22") _, out("x23") _, out("x24") _,
+            out("x25") _, out("x26") _, out("x27") _, out("x28") _,
+            out("v8") _, out("v9") _, out("v10") _, out("v11") _,
+            out("v12") _, out("v13") _, out("v14") _, out("v15") _,
+            clobber_abi("C"),
+        );
+    }
+    ret
 }
 
+/// Words of the first frame, lowest address first: the registers gort_swap
+/// pops and the return address (gort_gostart), then the four words
+/// gort_gostart reads above its stack pointer.
 /// cbindgen:ignore
 #[cfg(target_arch = "x86_64")]
 mod frame {
-    /// Words in gort_swap's saved frame (see asm/x86_64.S).
     pub const WORDS: usize = 8;
-    pub const FPCTL: usize = 0;
-    pub const R12: usize = 4;
-    pub const R13: usize = 3;
-    pub const R14: usize = 2;
-    pub const R15: usize = 1;
-    pub const RBX: usize = 5;
-    pub const RBP: usize = 6;
-    pub const RET: usize = 7;
-    /// MXCSR 0x1F80 (all exceptions masked, round to nearest) and x87 control
-    /// word 0x037F (the same for x87, extended precision): a new thread's state.
-    pub const FPCTL_DEFAULT: usize = 0x1F80 | (0x037F << 32);
+    pub const GP: usize = 0; // rbx
+    pub const RESUME: usize = 2; // return address
+    pub const FN: usize = 3;
 }
 
+/// See the x86_64 variant; layout from asm/aarch64.S.
 /// cbindgen:ignore
 #[cfg(target_arch = "aarch64")]
 mod frame {
-    /// Words in gort_swap's saved frame (see asm/aarch64.S).
-    pub const WORDS: usize = 22;
-    pub const X29: usize = 0;
-    pub const X30: usize = 1;
-    pub const X19: usize = 2;
-    pub const X20: usize = 3;
-    pub const X21: usize = 4;
-    pub const X22: usize = 5;
-    pub const X23: usize = 6;
-    pub const FPCR: usize = 20;
+    pub const WORDS: usize = 8;
+    pub const GP: usize = 2; // x19
+    pub const RESUME: usize = 1; // x30
+    pub const FN: usize = 4;
 }
 
 /// Builds the first frame of a goroutine below `stack_hi` and returns the
@@ -93,10 +113,9 @@ pub(crate) unsafe fn init_frame(
     exit: ExitHook,
 ) -> usize {
     use frame::*;
-    // Keep a 16-byte gap under the G, then the frame; WORDS is even on both
-    // arches so sp and the post-frame sp stay 16-byte aligned.
-    const _: () = assert!(WORDS % 2 == 0);
-    let sp = (stack_hi - 16 - WORDS * 8) & !15;
+    // gort_gostart must start with a 16-byte aligned sp, which points at FN.
+    let fn_slot = (stack_hi - 32 - 16) & !15;
+    let sp = fn_slot - FN * 8;
     let w = sp as *mut usize;
     // SAFETY: [sp, sp + WORDS*8) lies inside the stack, below stack_hi, and the
     // caller guarantees nothing else uses it.
@@ -104,28 +123,12 @@ pub(crate) unsafe fn init_frame(
         for i in 0..WORDS {
             w.add(i).write(0);
         }
-        #[cfg(target_arch = "x86_64")]
-        {
-            w.add(FPCTL).write(FPCTL_DEFAULT);
-            w.add(R12).write(fnc as *const () as usize);
-            w.add(R13).write(arg as usize);
-            w.add(R14).write(entry as *const () as usize);
-            w.add(R15).write(exit as *const () as usize);
-            w.add(RBX).write(gp as usize);
-            w.add(RBP).write(0);
-            w.add(RET).write(gort_gostart as *const () as usize);
-        }
-        #[cfg(target_arch = "aarch64")]
-        {
-            w.add(X29).write(0);
-            w.add(X30).write(gort_gostart as *const () as usize);
-            w.add(X19).write(fnc as *const () as usize);
-            w.add(X20).write(arg as usize);
-            w.add(X21).write(gp as usize);
-            w.add(X22).write(entry as *const () as usize);
-            w.add(X23).write(exit as *const () as usize);
-            w.add(FPCR).write(0);
-        }
+        w.add(GP).write(gp as usize);
+        w.add(RESUME).write(gort_gostart as *const () as usize);
+        w.add(FN).write(fnc as *const () as usize);
+        w.add(FN + 1).write(arg as usize);
+        w.add(FN + 2).write(entry as *const () as usize);
+        w.add(FN + 3).write(exit as *const () as usize);
     }
     sp
 }
