@@ -287,6 +287,7 @@ int main(int argc, char **argv) {
         return check_run_main(argc, argv, enomem_main);
     }
 
+    setvbuf(stdout, NULL, _IOLBF, 0); /* progress survives a failing CHECK */
     /* before init */
     struct gort_stats st;
     CHECK_EQ(gort_go(nop, NULL), GORT_ENOTINIT);
