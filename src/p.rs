@@ -86,8 +86,15 @@ impl P {
     }
 }
 
+/// Capacity of a local run queue (Go's len(p.runq)). Bounding it keeps the
+/// crossbeam buffer from growing after warm-up, so queueing never
+/// allocates (and never aborts when memory runs out), and spreads a burst
+/// of spawns over the global queue where idle Ps find it.
+pub(crate) const RUNQ_CAP: usize = 256;
+
 /// Go's runqput: puts gp on pp's local queue. With `next`, gp goes into
-/// `runnext` and the G it displaces goes to the tail.
+/// `runnext` and the G it displaces goes to the tail. A full queue spills
+/// half of itself to the global queue.
 /// Executed only by the owner P.
 #[inline]
 pub(crate) fn runqput(pp: &P, gp: *mut G, next: bool) {
@@ -101,7 +108,25 @@ pub(crate) fn runqput(pp: &P, gp: *mut G, next: bool) {
         }
         gp = old;
     }
+    if pp.runq.len() >= RUNQ_CAP {
+        runqputslow(pp, gp);
+        return;
+    }
     pp.runq.push(GPtr(gp));
+}
+
+/// Go's runqputslow: moves the older half of pp's full local queue, then
+/// gp, to the global queue. Executed only by the owner P.
+#[cold]
+fn runqputslow(pp: &P, gp: *mut G) {
+    let global = &crate::sched::sched().runq;
+    for _ in 0..RUNQ_CAP / 2 {
+        match pp.runq.pop() {
+            Some(g) => global.push(g),
+            None => break,
+        }
+    }
+    global.push(GPtr(gp));
 }
 
 /// Go's runqget: the next G from pp's local queue and whether it inherits
@@ -118,7 +143,7 @@ pub(crate) fn runqget(pp: &P) -> Option<(*mut G, bool)> {
         }
         // The slice that runnext would inherit is used up: queue it behind
         // the others and start a fresh slice from the head.
-        pp.runq.push(GPtr(next));
+        runqput(pp, next, false);
     }
     pp.runq.pop().map(|g| (g.0, false))
 }
