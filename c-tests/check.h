@@ -1,0 +1,125 @@
+/* check.h: the tiny harness every C test uses.
+ *
+ * Each test is one file with its own main(), registered with ctest by
+ * c-tests/CMakeLists.txt (which globs test_*.c and links each twice: against
+ * gort::gort and gort::gort_static). A test passes by exiting 0.
+ *
+ * CHECK(cond) and CHECK_EQ(a, b) print the failing expression with file,
+ * line and both values, then _exit(1) the whole process: a failed check on
+ * any goroutine or thread fails the test at once.
+ *
+ * Tests configure the runtime themselves (setenv before gort_init), so a
+ * test binary run by hand behaves exactly as under ctest.
+ */
+#ifndef GORT_CHECK_H
+#define GORT_CHECK_H
+
+#include <gort.h>
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CHECK(cond)                                                              \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+            fflush(stderr);                                                      \
+            _exit(1);                                                            \
+        }                                                                        \
+    } while (0)
+
+#define CHECK_EQ(a, b)                                                           \
+    do {                                                                         \
+        long long check_a_ = (long long)(a), check_b_ = (long long)(b);          \
+        if (check_a_ != check_b_) {                                              \
+            fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%lld != %lld)\n", \
+                    __FILE__, __LINE__, #a, #b, check_a_, check_b_);             \
+            fflush(stderr);                                                      \
+            _exit(1);                                                            \
+        }                                                                        \
+    } while (0)
+
+/* Checks a gort call that returns GORT_OK / a negative code, naming the code. */
+#define CHECK_OK(call)                                                           \
+    do {                                                                         \
+        long long check_rc_ = (long long)(call);                                 \
+        if (check_rc_ < 0) {                                                     \
+            fprintf(stderr, "%s:%d: %s failed: %lld (%s)\n", __FILE__, __LINE__,  \
+                    #call, check_rc_, gort_strerror((int)check_rc_));             \
+            fflush(stderr);                                                      \
+            _exit(1);                                                            \
+        }                                                                        \
+    } while (0)
+
+static inline long check_gettid(void) { return (long)syscall(SYS_gettid); }
+
+static inline int64_t check_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Program-mode boilerplate: gort_init, main goroutine = fn, gort_mstart.
+ * The test passes when fn returns (the runtime then exits 0). */
+static inline int check_run_main(int argc, char **argv, void (*fn)(void *)) {
+    CHECK_OK(gort_init(argc, argv));
+    int64_t id = gort_go(fn, NULL);
+    CHECK_EQ(id, 1); /* the main goroutine is goroutine 1, as in Go */
+    int rc = gort_mstart();
+    fprintf(stderr, "gort_mstart returned %d (%s)\n", rc, gort_strerror(rc));
+    return 1;
+}
+
+/* Runs this same executable again with extra arguments and environment
+ * additions ("K=V" strings, NULL-terminated), capturing stderr into buf.
+ * Returns the raw wait status. Used by tests whose subject ends the process
+ * (stack overflow, exit codes, boot trace). */
+static inline int check_run_self(char *const args[], char *const env_add[], char *buf, size_t bufsz) {
+    int pfd[2];
+    CHECK(pipe(pfd) == 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(pfd[1], 2);
+        close(pfd[0]);
+        close(pfd[1]);
+        for (int i = 0; env_add && env_add[i]; i++)
+            putenv(env_add[i]);
+        char *argv[16];
+        int n = 0;
+        argv[n++] = (char *)"/proc/self/exe";
+        for (int i = 0; args && args[i] && n < 15; i++)
+            argv[n++] = args[i];
+        argv[n] = NULL;
+        execv("/proc/self/exe", argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    size_t len = 0;
+    for (;;) {
+        ssize_t r = read(pfd[0], buf + len, bufsz - 1 - len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        if (len == bufsz - 1)
+            break;
+    }
+    buf[len] = 0;
+    close(pfd[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+}
+
+#endif
