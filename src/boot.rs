@@ -182,7 +182,9 @@ unsafe extern "C" fn runtime_main_lib(_: *mut c_void) {
     let s = sched();
     s.main_started.store(true, Ordering::Release);
     crate::sysmon::start();
-    trace(format_args!("runtime.main: goid={} sysmon started; c-archive mode returns before main.main", crate::proc::gort_goid()));
+    // SAFETY: we run on a goroutine, so getg is the running G.
+    let goid = unsafe { gref(proc::getg()) }.goid.get();
+    trace(format_args!("runtime.main: goid={goid} sysmon started; c-archive mode returns before main.main"));
     STATE.store(READY, Ordering::Release);
     LIB_READY.wakeup();
 }
