@@ -32,9 +32,20 @@
 // `gort_init_lib`).
 #define GORT_EALREADY -114
 
+// Would block: a non-blocking operation (`try_*`, select with timeout 0)
+// found nothing ready.
+#define GORT_EAGAIN -11
+
+// The timeout given to a blocking operation expired.
+#define GORT_ETIMEDOUT -110
+
 // The runtime is not initialised yet: call `gort_init` or `gort_init_lib`
 // first.
 #define GORT_ENOTINIT -1000
+
+// The channel is closed (send on or close of a closed channel, or receive
+// from a closed and drained one), where Go would panic or report !ok.
+#define GORT_ECLOSED -1001
 
 // Major version of the library this header belongs to.
 #define GORT_VERSION_MAJOR 0
@@ -44,6 +55,32 @@
 
 // Patch version.
 #define GORT_VERSION_PATCH 0
+
+// A send case: `elem` points to the value to send.
+#define GORT_SELECT_SEND 1
+
+// A receive case: `elem` receives the value (may be NULL to discard).
+#define GORT_SELECT_RECV 2
+
+// A channel. Opaque to C.
+struct gort_chan;
+
+// A timer made by `gort_after_func`. Opaque.
+struct gort_timer;
+
+// One case of `gort_select`.
+struct gort_select_case {
+  // The channel; a NULL channel is never ready (Go's nil channel).
+  struct gort_chan *chan;
+  // GORT_SELECT_SEND or GORT_SELECT_RECV.
+  int dir;
+  // The element to send from or receive into.
+  void *elem;
+  // Output, set on the chosen case: true if its channel was closed (a
+  // receive got a zeroed element; a send did not happen, where Go would
+  // panic). Cleared on the other cases.
+  bool closed;
+};
 
 // Scheduler counters, filled by `gort_stats`. Each field is read without
 // stopping the world, so the snapshot is only approximately consistent
@@ -76,6 +113,8 @@ struct gort_stats {
   // Stacks protected only by a canary checked at each switch.
   int64_t stacks_guard_canary;
 };
+
+typedef struct gort_chan Chan;
 
 #ifdef __cplusplus
 extern "C" {
@@ -123,6 +162,64 @@ int gort_mstart(void);
 // from any thread or goroutine, initialised or not.
 void gort_exit(int code);
 
+// Creates a channel of `cap` elements of `elem_size` bytes each (cap 0:
+// unbuffered). Elements are copied by value. Returns the channel with one
+// reference owned by the caller, or NULL: before init, `elem_size` over
+// 65536, or out of memory.
+struct gort_chan *gort_chan_make(size_t elem_size, size_t cap);
+
+// Adds a reference to `c`. Returns GORT_OK or GORT_EINVAL (NULL).
+int gort_chan_retain(struct gort_chan *c);
+
+// Drops a reference to `c`; the last one frees it. No goroutine or thread
+// may be blocked on `c` then (the runtime aborts with a message if one is).
+// Returns GORT_OK or GORT_EINVAL (NULL).
+int gort_chan_release(struct gort_chan *c);
+
+// Sends a copy of `*elem` (Go's `c <- v`), blocking until a receiver takes
+// it or there is room in the buffer. Returns GORT_OK, GORT_ECLOSED (the
+// channel is or gets closed), GORT_EINVAL (NULL channel, or NULL elem with
+// elem_size > 0), GORT_ENOTINIT.
+int gort_chan_send(struct gort_chan *c, const void *elem);
+
+// Receives into `*elem` (Go's `v, ok := <-c`), blocking until a value is
+// available. `elem` may be NULL to discard the value. Returns GORT_OK, or
+// GORT_ECLOSED with `*elem` zeroed once the channel is closed and drained;
+// GORT_EINVAL, GORT_ENOTINIT.
+int gort_chan_recv(struct gort_chan *c, void *elem);
+
+// Sends without blocking (Go's select with a default case). Returns
+// GORT_OK, GORT_EAGAIN (no receiver waiting and the buffer is full),
+// GORT_ECLOSED, GORT_EINVAL, GORT_ENOTINIT.
+int gort_chan_try_send(struct gort_chan *c, const void *elem);
+
+// Receives without blocking. Returns GORT_OK, GORT_EAGAIN (nothing
+// available), GORT_ECLOSED (closed and drained; `*elem` zeroed),
+// GORT_EINVAL, GORT_ENOTINIT.
+int gort_chan_try_recv(struct gort_chan *c, void *elem);
+
+// Like `gort_chan_send`, giving up after `timeout_ns` nanoseconds with
+// GORT_ETIMEDOUT (0: try once, like try_send but returning
+// GORT_ETIMEDOUT; negative: wait forever).
+int gort_chan_send_timeout(struct gort_chan *c, const void *elem, int64_t timeout_ns);
+
+// Like `gort_chan_recv`, giving up after `timeout_ns` nanoseconds with
+// GORT_ETIMEDOUT (0: try once; negative: wait forever).
+int gort_chan_recv_timeout(struct gort_chan *c, void *elem, int64_t timeout_ns);
+
+// Closes the channel (Go's close): every blocked receiver wakes with
+// GORT_ECLOSED and a zeroed element once the buffer is drained, every
+// blocked sender with GORT_ECLOSED. Returns GORT_OK, GORT_ECLOSED
+// (already closed), GORT_EINVAL, GORT_ENOTINIT.
+int gort_chan_close(struct gort_chan *c);
+
+// Number of elements queued in the buffer (Go's len), or GORT_EINVAL for
+// NULL. A snapshot.
+int64_t gort_chan_len(const struct gort_chan *c);
+
+// Buffer capacity (Go's cap), or GORT_EINVAL for NULL.
+int64_t gort_chan_cap(const struct gort_chan *c);
+
 // Starts a goroutine running `fn(arg)` (Go's `go` statement, newproc).
 //
 // Callable from any thread at any time after `gort_init`/`gort_init_lib`,
@@ -168,9 +265,60 @@ int64_t gort_numgoroutine(void);
 // init from GORT_MAXPROCS, GOMAXPROCS or the CPU affinity mask.
 int32_t gort_gomaxprocs(void);
 
+// Waits until one of `n` channel operations can proceed and performs it
+// (Go's select statement). Among the cases ready at the same time one is
+// chosen uniformly at random. `timeout_ns`: 0 returns GORT_EAGAIN at once
+// when nothing is ready (Go's `default:`), negative waits forever,
+// positive gives up with GORT_ETIMEDOUT. NULL channels are never ready.
+//
+// Returns the index of the case that proceeded (check its `closed`), or
+// GORT_EAGAIN, GORT_ETIMEDOUT, GORT_EINVAL (NULL `cases` with n > 0, a bad
+// `dir`, a send case with NULL elem and elem_size > 0), GORT_ENOTINIT.
+int gort_select(struct gort_select_case *cases, size_t n, int64_t timeout_ns);
+
 // Fills `*out` with the current counters. Returns GORT_OK, GORT_EINVAL
 // (`out` is NULL) or GORT_ENOTINIT. Any thread.
 int gort_stats(struct gort_stats *out);
+
+// Monotonic clock in nanoseconds (CLOCK_MONOTONIC), the clock every gort
+// timeout and timer uses. Usable before init.
+int64_t gort_nanotime(void);
+
+// Pauses the calling goroutine for at least `ns` nanoseconds (Go's
+// time.Sleep); its M runs other goroutines meanwhile. Off a goroutine it
+// sleeps the thread. `ns <= 0` returns at once.
+//
+// Returns GORT_OK or GORT_ENOTINIT.
+int gort_sleep(int64_t ns);
+
+// Calls `fn(arg)` in a new goroutine once `ns` nanoseconds have passed
+// (Go's time.AfterFunc). The timer belongs to the caller, who must free it
+// with `gort_timer_free` (which also stops it if it has not fired); it can
+// be stopped and re-armed any number of times before that.
+//
+// Returns NULL if `fn` is NULL, before init, or when out of memory.
+struct gort_timer *gort_after_func(int64_t ns, void (*fn_)(void *arg), void *arg);
+
+// Stops a timer (Go's Timer.Stop). Returns 1 if this prevented it from
+// firing, 0 if it had already fired or been stopped, GORT_EINVAL for NULL.
+// The callback may be running when this returns 0.
+int gort_timer_stop(struct gort_timer *t);
+
+// Re-arms a timer to fire `ns` from now (Go's Timer.Reset), whether or not
+// it fired already. Returns 1 if it was armed, 0 if not, GORT_EINVAL for
+// NULL.
+int gort_timer_reset(struct gort_timer *t, int64_t ns);
+
+// Stops the timer if needed (waiting for a callback in progress) and frees
+// it. Returns GORT_OK or GORT_EINVAL for NULL.
+int gort_timer_free(struct gort_timer *t);
+
+// A channel that receives the time (`gort_nanotime()`, an int64_t) once
+// `ns` nanoseconds have passed (Go's time.After). Capacity 1, so the send
+// never blocks. The caller owns one reference (`gort_chan_release`); the
+// timer holds its own until it fires. NULL before init or when out of
+// memory.
+Chan *gort_after(int64_t ns);
 
 #ifdef __cplusplus
 }  // extern "C"

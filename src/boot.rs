@@ -123,6 +123,9 @@ fn schedinit(cfg: &Config, ncpu: u32, mode: Mode) -> Result<(), Error> {
         m0: Default::default(),
         sysmonwait: AtomicBool::new(false),
         sysmonnote: Note::new(),
+        timer_sleeper: Default::default(),
+        sleep_until: Default::default(),
+        timerkick: Default::default(),
     }));
     let s = sched();
     let m0 = proc::allocm()?;

@@ -23,9 +23,17 @@ pub const GORT_EINVAL: c_int = -22;
 /// The runtime is already initialised (a second `gort_init` or
 /// `gort_init_lib`).
 pub const GORT_EALREADY: c_int = -114;
+/// Would block: a non-blocking operation (`try_*`, select with timeout 0)
+/// found nothing ready.
+pub const GORT_EAGAIN: c_int = -11;
+/// The timeout given to a blocking operation expired.
+pub const GORT_ETIMEDOUT: c_int = -110;
 /// The runtime is not initialised yet: call `gort_init` or `gort_init_lib`
 /// first.
 pub const GORT_ENOTINIT: c_int = -1000;
+/// The channel is closed (send on or close of a closed channel, or receive
+/// from a closed and drained one), where Go would panic or report !ok.
+pub const GORT_ECLOSED: c_int = -1001;
 
 /// Major version of the library this header belongs to.
 pub const GORT_VERSION_MAJOR: c_int = 0;
@@ -90,6 +98,9 @@ pub extern "C" fn gort_strerror(code: c_int) -> *const c_char {
         GORT_EINVAL => b"invalid argument or environment variable\0",
         GORT_EALREADY => b"gort runtime already initialised\0",
         GORT_ENOTINIT => b"gort runtime not initialised (call gort_init or gort_init_lib first)\0",
+        GORT_EAGAIN => b"operation would block\0",
+        GORT_ETIMEDOUT => b"operation timed out\0",
+        GORT_ECLOSED => b"channel closed\0",
         _ => b"unknown gort error code\0",
     };
     s.as_ptr().cast()
@@ -134,6 +145,9 @@ mod tests {
             (GORT_EINVAL, "invalid"),
             (GORT_EALREADY, "already"),
             (GORT_ENOTINIT, "not initialised"),
+            (GORT_EAGAIN, "would block"),
+            (GORT_ETIMEDOUT, "timed out"),
+            (GORT_ECLOSED, "closed"),
             (12345, "unknown"),
         ] {
             // SAFETY: gort_strerror returns a pointer to a static NUL-terminated literal.

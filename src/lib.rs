@@ -36,18 +36,23 @@ mod ffi;
 
 mod arch;
 pub mod boot;
+pub mod chan;
 mod env;
 mod g;
 mod gfree;
+mod lock;
 mod m;
 mod os;
 mod p;
+mod park;
 pub mod proc;
 mod sched;
+pub mod select;
 mod signal;
 mod stack;
 pub mod stats;
 mod sysmon;
+pub mod time;
 mod trace;
 
 pub use ffi::*;

@@ -47,6 +47,8 @@ pub(crate) struct P {
     pub nexited: AtomicI64,
     pub nsteals: AtomicI64,
     pub nstolen: AtomicI64,
+    /// This P's timer heap (Go's p.timers); any M may run due timers.
+    pub timers: crate::time::Timers,
 }
 
 // SAFETY: the Cell fields and `runq` are touched only by the M holding the P
@@ -76,6 +78,7 @@ impl P {
             nexited: AtomicI64::new(0),
             nsteals: AtomicI64::new(0),
             nstolen: AtomicI64::new(0),
+            timers: crate::time::Timers::new(),
         }
     }
 

@@ -152,6 +152,12 @@ fn globrunqget(pp: &P) -> Option<*mut G> {
 #[inline]
 fn runqget_sched(pp: &P) -> Option<(*mut G, bool)> {
     let s = sched();
+    // Due timers first: their goroutines go to runnext (Go's checkTimers at
+    // the top of schedule). One atomic load when no timer is pending.
+    let t0 = pp.timers.timer0.load(Ordering::Relaxed);
+    if t0 != 0 {
+        crate::time::checktimers(pp, crate::os::nanotime());
+    }
     if pp.schedtick.load(Ordering::Relaxed) % 61 == 0 && !s.runq.is_empty() {
         if let Some(gp) = globrunqget(pp) {
             return Some((gp, false));
@@ -224,7 +230,6 @@ pub(crate) fn gosched(mp: &'static M, gp: *mut G) {
 /// keep running. Returns when [`goready`] made it runnable and it was
 /// scheduled again, possibly on another M.
 /// Only on a goroutine.
-#[allow(dead_code)] // used by the channel and sync primitives
 pub(crate) fn gopark(unlockf: ParkFn, lock: *mut c_void) {
     let mp = getm();
     // SAFETY: callers run on a goroutine, so the thread has an M.
@@ -238,7 +243,6 @@ pub(crate) fn gopark(unlockf: ParkFn, lock: *mut c_void) {
 /// Go's goready: makes a parked G runnable. From a goroutine it goes to
 /// `runnext`, so a hand-off runs next; from a thread without a P to the
 /// global queue. Any thread.
-#[allow(dead_code)] // used by the channel and sync primitives
 pub(crate) fn goready(gp: *mut G) {
     // SAFETY: the caller removed gp from the structure it was published to, so
     // it owns it.
@@ -387,6 +391,11 @@ fn findrunnable(mp: &'static M) -> (*mut G, bool) {
         if let Some(r) = runqget_sched(pp) {
             return r;
         }
+        // Due timers of every P, including idle ones (Go: stealWork's timer
+        // pass); whatever they ready lands in our runnext.
+        if crate::time::checkalltimers(crate::os::nanotime()) {
+            continue;
+        }
         let procs = s.gomaxprocs;
         if procs > 1
             && (mp.spinning.get()
@@ -434,7 +443,23 @@ fn findrunnable(mp: &'static M) -> (*mut G, bool) {
                 continue;
             }
         }
+        // Pending timers: one M sleeps until the earliest (Go's netpoll block).
+        if crate::time::earliest() != 0 && crate::time::timersleep(mp) {
+            continue;
+        }
         stopm(mp);
+    }
+}
+
+/// Takes an idle P for mp (after the timer sleeper woke). False if none.
+pub(crate) fn acquire_idle_p(mp: &'static M) -> bool {
+    let got = pidleget(&mut sched().locked());
+    match got {
+        Some(pp) => {
+            acquirep(mp, pp);
+            true
+        }
+        None => false,
     }
 }
 

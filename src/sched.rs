@@ -68,6 +68,12 @@ pub(crate) struct Sched {
     /// Go's sched.sysmonwait/sysmonnote: sysmon sleeps here while all Ps idle.
     pub sysmonwait: AtomicBool,
     pub sysmonnote: Note,
+    /// The M sleeping until the earliest timer, if any (see time.rs).
+    pub timer_sleeper: AtomicPtr<M>,
+    /// Its deadline (nanotime), 0 while it is not yet asleep.
+    pub sleep_until: AtomicI64,
+    /// Futex the timer sleeper waits on; bumped to wake it early.
+    pub timerkick: AtomicU32,
 }
 
 static SCHED: AtomicPtr<Sched> = AtomicPtr::new(std::ptr::null_mut());

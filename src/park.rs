@@ -1,0 +1,277 @@
+//! Waiting, for goroutines and host threads alike (Go's sudog and
+//! gopark/goready, extended to threads that are not goroutines).
+//!
+//! Every blocking operation puts a [`Waiter`] on its caller's stack and one
+//! [`Sudog`] per object it waits on (one channel, or every channel of a
+//! select) into that object's [`WaitQ`]. A waker takes a sudog out of the
+//! queue under the object's lock and calls [`Waiter::wake`]:
+//!
+//! * for a goroutine that is `goready`: into the waker's P's `runnext` when
+//!   the waker is a goroutine, so a hand-off runs next;
+//! * for a host thread it is a futex store and wake.
+//!
+//! So goroutines and threads can wait on the same object, in the same
+//! queue, and wake each other.
+//!
+//! When several parties may wake the same waiter (the cases of a select, a
+//! timeout racing a sender), they first [`Waiter::claim`] it: the one that
+//! moves `done` from 0 to 1 performs the wakeup, the others leave the sudog
+//! alone. A goroutine's sudogs are published while it still runs; the lock
+//! that protects them is released only by the post-switch action, after the
+//! goroutine is saved, so no waker can ready it half-parked.
+
+use crate::g::{gref, G};
+use crate::os::{futex_wait, futex_wake, nanotime};
+use crate::proc::{getg, gopark, goready, ParkFn};
+use std::cell::Cell;
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// The party blocked in a call: a goroutine or a host thread.
+pub(crate) struct Waiter {
+    /// The parked goroutine, or null for a host thread.
+    pub g: *mut G,
+    /// Host thread: 0 while asleep, 1 once woken.
+    key: AtomicU32,
+    /// 0 while open; the first to set 1 owns the wakeup (only consulted when
+    /// `arbitrated`).
+    done: AtomicU32,
+    arbitrated: bool,
+    /// The sudog through which the waiter was woken; null after a timeout.
+    pub winner: Cell<*mut Sudog>,
+}
+
+// SAFETY: a Waiter is shared with wakers only while it is parked; the fields
+// they write are atomics or written by the single claimer before the wakeup.
+unsafe impl Sync for Waiter {}
+
+impl Waiter {
+    /// A waiter for the calling goroutine or thread. `arbitrated` when more
+    /// than one party may try to wake it (several sudogs, or a deadline).
+    pub(crate) fn new(arbitrated: bool) -> Waiter {
+        Waiter {
+            g: getg(),
+            key: AtomicU32::new(0),
+            done: AtomicU32::new(0),
+            arbitrated,
+            winner: Cell::new(std::ptr::null_mut()),
+        }
+    }
+
+    pub(crate) fn is_goroutine(&self) -> bool {
+        !self.g.is_null()
+    }
+
+    /// Takes the right to wake this waiter. Always true for a waiter with a
+    /// single possible waker.
+    #[inline]
+    pub(crate) fn claim(&self) -> bool {
+        !self.arbitrated
+            || (self.done.load(Ordering::Relaxed) == 0
+                && self.done.compare_exchange(0, 1, Ordering::AcqRel, Ordering::Relaxed).is_ok())
+    }
+
+    /// Wakes the waiter through `sg` (null: timeout). Only after a
+    /// successful claim; the waiter may be gone as soon as this returns.
+    #[inline]
+    pub(crate) fn wake(&self, sg: *mut Sudog) {
+        self.winner.set(sg);
+        if !self.g.is_null() {
+            goready(self.g);
+        } else {
+            self.key.store(1, Ordering::Release);
+            // The waiter may already have returned; a wake on a reused address
+            // is harmless (every futex user re-checks its condition).
+            futex_wake(&self.key, 1);
+        }
+    }
+
+    /// Blocks until woken. `unlockf(arg)` releases whatever protects the
+    /// sudogs; for a goroutine it runs after the goroutine is saved (it is
+    /// gopark's unlock function), for a thread right away. A host thread
+    /// with a `deadline` (nanotime, > 0) gives up then: returns false after
+    /// claiming the waiter for itself. Goroutines implement deadlines with a
+    /// timer armed by `unlockf` (see `time::TimedPark`) and always return
+    /// true.
+    pub(crate) fn park(&self, unlockf: ParkFn, arg: *mut c_void, deadline: i64) -> bool {
+        if !self.g.is_null() {
+            gopark(unlockf, arg);
+            return true;
+        }
+        // SAFETY: a host thread runs no goroutine, so gp is unused by unlockf's
+        // contract for threads (they ignore it).
+        unsafe { unlockf(std::ptr::null_mut(), arg) };
+        loop {
+            if self.key.load(Ordering::Acquire) != 0 {
+                return true;
+            }
+            if deadline > 0 {
+                let left = deadline - nanotime();
+                if left <= 0 {
+                    if self.claim() {
+                        return false;
+                    }
+                    // Somebody claimed us first and is about to wake us.
+                    while self.key.load(Ordering::Acquire) == 0 {
+                        futex_wait(&self.key, 0, -1);
+                    }
+                    return true;
+                }
+                futex_wait(&self.key, 0, left);
+            } else {
+                futex_wait(&self.key, 0, -1);
+            }
+        }
+    }
+
+    /// The waiter's goroutine id, for debugging output.
+    #[allow(dead_code)]
+    pub(crate) fn goid(&self) -> i64 {
+        // SAFETY: a parked goroutine's G is stable.
+        if self.g.is_null() { 0 } else { unsafe { gref(self.g) }.goid.get() }
+    }
+}
+
+/// One waiter's entry in one wait queue (Go's sudog). Lives on the waiter's
+/// stack.
+pub(crate) struct Sudog {
+    pub w: *const Waiter,
+    /// The element to send from or receive into.
+    pub elem: *mut u8,
+    pub next: Cell<*mut Sudog>,
+    pub prev: Cell<*mut Sudog>,
+    /// Select: index of the case this sudog belongs to.
+    pub case: usize,
+    /// Channel ops: true if woken by a communication, false by close.
+    pub success: Cell<bool>,
+    /// Semaphores: the address waited on, the units wanted, and whether
+    /// the releaser handed the units over directly.
+    pub addr: usize,
+    pub n: Cell<i64>,
+    pub ticket: Cell<u32>,
+    /// Semaphores: when the wait began (Go's acquiretime), for starvation.
+    pub since: i64,
+}
+
+impl Sudog {
+    pub(crate) fn new(w: &Waiter, elem: *mut u8) -> Sudog {
+        Sudog {
+            w,
+            elem,
+            next: Cell::new(std::ptr::null_mut()),
+            prev: Cell::new(std::ptr::null_mut()),
+            case: 0,
+            success: Cell::new(false),
+            addr: 0,
+            n: Cell::new(0),
+            ticket: Cell::new(0),
+            since: 0,
+        }
+    }
+
+    pub(crate) fn waiter(&self) -> &Waiter {
+        // SAFETY: a queued sudog's waiter is parked and outlives the sudog.
+        unsafe { &*self.w }
+    }
+}
+
+/// A FIFO of sudogs (Go's waitq), protected by its owner's lock.
+pub(crate) struct WaitQ {
+    first: Cell<*mut Sudog>,
+    last: Cell<*mut Sudog>,
+}
+
+// SAFETY: only touched under the owning object's lock.
+unsafe impl Sync for WaitQ {}
+// SAFETY: as above.
+unsafe impl Send for WaitQ {}
+
+impl WaitQ {
+    pub(crate) const fn new() -> WaitQ {
+        WaitQ { first: Cell::new(std::ptr::null_mut()), last: Cell::new(std::ptr::null_mut()) }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.first.get().is_null()
+    }
+
+    pub(crate) fn first(&self) -> *mut Sudog {
+        self.first.get()
+    }
+
+    pub(crate) fn enqueue(&self, sg: *mut Sudog) {
+        // SAFETY: sg is a live sudog not in any queue; the lock is held.
+        let s = unsafe { &*sg };
+        s.next.set(std::ptr::null_mut());
+        let last = self.last.get();
+        s.prev.set(last);
+        if last.is_null() {
+            self.first.set(sg);
+        } else {
+            // SAFETY: queued sudogs are live while queued.
+            unsafe { &*last }.next.set(sg);
+        }
+        self.last.set(sg);
+    }
+
+    /// Puts sg at the head (LIFO waiters of semaphores).
+    pub(crate) fn push_front(&self, sg: *mut Sudog) {
+        // SAFETY: as in enqueue.
+        let s = unsafe { &*sg };
+        let first = self.first.get();
+        s.prev.set(std::ptr::null_mut());
+        s.next.set(first);
+        if first.is_null() {
+            self.last.set(sg);
+        } else {
+            // SAFETY: as in enqueue.
+            unsafe { &*first }.prev.set(sg);
+        }
+        self.first.set(sg);
+    }
+
+    /// Go's dequeue: the first sudog whose waiter can be claimed. Sudogs of
+    /// waiters already claimed elsewhere (a select that proceeded on another
+    /// case, a timed-out waiter) are dropped from the queue.
+    pub(crate) fn dequeue(&self) -> *mut Sudog {
+        loop {
+            let sg = self.first.get();
+            if sg.is_null() {
+                return sg;
+            }
+            self.remove(sg);
+            // SAFETY: it was queued, so it is live.
+            if unsafe { &*sg }.waiter().claim() {
+                return sg;
+            }
+        }
+    }
+
+    /// Unlinks sg, which must be in this queue.
+    pub(crate) fn remove(&self, sg: *mut Sudog) {
+        // SAFETY: sg and its neighbours are queued, hence live.
+        let s = unsafe { &*sg };
+        let (prev, next) = (s.prev.get(), s.next.get());
+        if prev.is_null() {
+            self.first.set(next);
+        } else {
+            // SAFETY: as above.
+            unsafe { &*prev }.next.set(next);
+        }
+        if next.is_null() {
+            self.last.set(prev);
+        } else {
+            // SAFETY: as above.
+            unsafe { &*next }.prev.set(prev);
+        }
+        s.next.set(std::ptr::null_mut());
+        s.prev.set(std::ptr::null_mut());
+    }
+
+    /// True if sg is still linked here (checked after a timeout).
+    pub(crate) fn contains(&self, sg: *mut Sudog) -> bool {
+        // SAFETY: sg is the caller's own sudog, alive on its stack.
+        let s = unsafe { &*sg };
+        !s.prev.get().is_null() || self.first.get() == sg
+    }
+}
