@@ -13,6 +13,19 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+/* Every gort type is usable with or without the `struct` keyword, except
+ * `struct gort_stats`, whose plain name is the function gort_stats() (as
+ * POSIX has stat() and struct stat). */
+typedef struct gort_chan gort_chan;
+typedef struct gort_timer gort_timer;
+typedef struct gort_select_case gort_select_case;
+typedef struct gort_mutex gort_mutex;
+typedef struct gort_rwmutex gort_rwmutex;
+typedef struct gort_cond gort_cond;
+typedef struct gort_waitgroup gort_waitgroup;
+typedef struct gort_once gort_once;
+typedef struct gort_sema gort_sema;
+
 // Success.
 #define GORT_OK 0
 
@@ -112,6 +125,86 @@ struct gort_stats {
   int64_t stacks_guard_mprotect;
   // Stacks protected only by a canary checked at each switch.
   int64_t stacks_guard_canary;
+};
+
+// A condition variable (Go's sync.Cond) used with a `gort_mutex`.
+// Zero-initialised (GORT_COND_INIT) has no waiters.
+struct gort_cond {
+  // Private: next ticket to hand out.
+  uint32_t wait;
+  // Private: next ticket to notify.
+  uint32_t notify;
+  // Private: protects the waiter list.
+  uint32_t lock;
+  // Private.
+  uint32_t pad;
+  // Private: waiter list.
+  void *head;
+  // Private.
+  void *tail;
+};
+
+// A mutual exclusion lock for goroutines and threads (Go's sync.Mutex).
+// Zero-initialised (GORT_MUTEX_INIT) is unlocked. Not recursive. May be
+// unlocked by a different goroutine or thread than the one that locked it,
+// as in Go.
+struct gort_mutex {
+  // Private.
+  int32_t state;
+  // Private.
+  uint32_t sema;
+};
+
+// Runs a function exactly once (Go's sync.Once). Zero-initialised
+// (GORT_ONCE_INIT) has not run.
+struct gort_once {
+  // Private: 1 once the function returned.
+  uint32_t done;
+  // Private.
+  uint32_t pad;
+  // Private.
+  struct gort_mutex m;
+};
+
+// A reader/writer lock (Go's sync.RWMutex). Zero-initialised
+// (GORT_RWMUTEX_INIT) is unlocked.
+struct gort_rwmutex {
+  // Private: held by writers.
+  struct gort_mutex w;
+  // Private: writers wait here for departing readers.
+  uint32_t writer_sem;
+  // Private: readers wait here for a writer.
+  uint32_t reader_sem;
+  // Private: pending readers (negative while a writer is pending).
+  int32_t reader_count;
+  // Private: departing readers a pending writer waits for.
+  int32_t reader_wait;
+};
+
+// Waits for a collection of goroutines to finish (Go's sync.WaitGroup).
+// Zero-initialised (GORT_WAITGROUP_INIT) has a counter of 0.
+struct gort_waitgroup {
+  // Private: counter << 32 | waiters.
+  uint64_t state;
+  // Private.
+  uint32_t sema;
+  // Private.
+  uint32_t pad;
+};
+
+// A weighted semaphore. Zero-initialised holds 0 units; GORT_SEMA_INIT(n)
+// starts with n.
+struct gort_sema {
+  // Private: units available.
+  int64_t count;
+  // Private.
+  uint32_t lock;
+  // Private.
+  uint32_t pad;
+  // Private: FIFO of waiters.
+  void *head;
+  // Private.
+  void *tail;
 };
 
 typedef struct gort_chan Chan;
@@ -280,6 +373,83 @@ int gort_select(struct gort_select_case *cases, size_t n, int64_t timeout_ns);
 // (`out` is NULL) or GORT_ENOTINIT. Any thread.
 int gort_stats(struct gort_stats *out);
 
+// Atomically unlocks `m` and waits for a signal, then locks `m` again
+// before returning (Go's Cond.Wait). As in Go, wake-ups can be spurious in
+// effect (another party may run first): wait in a loop on your condition.
+// Returns GORT_OK, GORT_EPERM (`m` not locked), GORT_EINVAL.
+int gort_cond_wait(struct gort_cond *c, struct gort_mutex *m);
+
+// Wakes one waiter, the longest waiting (Go's Cond.Signal). Returns GORT_OK
+// or GORT_EINVAL.
+int gort_cond_signal(struct gort_cond *c);
+
+// Wakes every waiter (Go's Cond.Broadcast). Returns GORT_OK or
+// GORT_EINVAL.
+int gort_cond_broadcast(struct gort_cond *c);
+
+// Locks `m`, parking the goroutine (or blocking the thread) while another
+// holds it. Returns GORT_OK or GORT_EINVAL (NULL). Works before init
+// (host threads only).
+int gort_mutex_lock(struct gort_mutex *m);
+
+// Locks `m` if it is free and not in starvation mode. Returns GORT_OK,
+// GORT_EAGAIN (held), GORT_EINVAL (NULL).
+int gort_mutex_trylock(struct gort_mutex *m);
+
+// Unlocks `m`, waking one waiter if any. Returns GORT_OK, GORT_EPERM (it
+// was not locked; Go throws "unlock of unlocked mutex"), GORT_EINVAL.
+int gort_mutex_unlock(struct gort_mutex *m);
+
+// Calls `fn(arg)` if no call on `o` has yet; concurrent callers wait until
+// that first call returns (Go's Once.Do). Returns GORT_OK or GORT_EINVAL.
+int gort_once_do(struct gort_once *o, void (*fn_)(void *arg), void *arg);
+
+// Locks for reading. Returns GORT_OK or GORT_EINVAL.
+int gort_rwmutex_rlock(struct gort_rwmutex *rw);
+
+// Locks for reading if no writer holds or waits for the lock. Returns
+// GORT_OK, GORT_EAGAIN, GORT_EINVAL.
+int gort_rwmutex_tryrlock(struct gort_rwmutex *rw);
+
+// Undoes one rlock. Returns GORT_OK, GORT_EPERM (not read-locked),
+// GORT_EINVAL.
+int gort_rwmutex_runlock(struct gort_rwmutex *rw);
+
+// Locks for writing. Returns GORT_OK or GORT_EINVAL.
+int gort_rwmutex_lock(struct gort_rwmutex *rw);
+
+// Locks for writing if nobody holds the lock. Returns GORT_OK,
+// GORT_EAGAIN, GORT_EINVAL.
+int gort_rwmutex_trylock(struct gort_rwmutex *rw);
+
+// Unlocks a write lock, letting blocked readers in. Returns GORT_OK,
+// GORT_EPERM (not write-locked), GORT_EINVAL.
+int gort_rwmutex_unlock(struct gort_rwmutex *rw);
+
+// Adds `delta` (may be negative) to the counter; when it reaches zero,
+// every waiter is released. Returns GORT_OK, or GORT_EINVAL (NULL, or the
+// counter would go negative or past INT32_MAX; the counter is then left
+// unchanged, where Go panics).
+int gort_waitgroup_add(struct gort_waitgroup *wg, int64_t delta);
+
+// Decrements the counter (gort_waitgroup_add(wg, -1)).
+int gort_waitgroup_done(struct gort_waitgroup *wg);
+
+// Blocks until the counter is zero. Returns GORT_OK or GORT_EINVAL.
+int gort_waitgroup_wait(struct gort_waitgroup *wg);
+
+// Acquires `n` units, waiting in FIFO order until they are available.
+// Returns GORT_OK, or GORT_EINVAL (NULL or n <= 0).
+int gort_sema_acquire(struct gort_sema *s, int64_t n);
+
+// Acquires `n` units if available now and nobody is queued. Returns
+// GORT_OK, GORT_EAGAIN, GORT_EINVAL.
+int gort_sema_try_acquire(struct gort_sema *s, int64_t n);
+
+// Returns `n` units and wakes the waiters at the head of the queue whose
+// requests now fit. Returns GORT_OK or GORT_EINVAL (NULL or n <= 0).
+int gort_sema_release(struct gort_sema *s, int64_t n);
+
 // Monotonic clock in nanoseconds (CLOCK_MONOTONIC), the clock every gort
 // timeout and timer uses. Usable before init.
 int64_t gort_nanotime(void);
@@ -325,3 +495,12 @@ Chan *gort_after(int64_t ns);
 #endif  // __cplusplus
 
 #endif  /* GORT_H */
+
+/* Static initialisers: every sync object is valid when zeroed; these spell
+ * it out (GORT_SEMA_INIT(n) starts a semaphore with n units). */
+#define GORT_MUTEX_INIT { 0, 0 }
+#define GORT_RWMUTEX_INIT { GORT_MUTEX_INIT, 0, 0, 0, 0 }
+#define GORT_COND_INIT { 0, 0, 0, 0, NULL, NULL }
+#define GORT_WAITGROUP_INIT { 0, 0, 0 }
+#define GORT_ONCE_INIT { 0, 0, GORT_MUTEX_INIT }
+#define GORT_SEMA_INIT(n) { (n), 0, 0, NULL, NULL }

@@ -149,8 +149,10 @@ pub(crate) struct Sudog {
     pub addr: usize,
     pub n: Cell<i64>,
     pub ticket: Cell<u32>,
-    /// Semaphores: when the wait began (Go's acquiretime), for starvation.
-    pub since: i64,
+    /// Semaphore table: next queue head in the bucket, and (on a head) the
+    /// last sudog of its queue.
+    pub hnext: Cell<*mut Sudog>,
+    pub qtail: Cell<*mut Sudog>,
 }
 
 impl Sudog {
@@ -165,7 +167,8 @@ impl Sudog {
             addr: 0,
             n: Cell::new(0),
             ticket: Cell::new(0),
-            since: 0,
+            hnext: Cell::new(std::ptr::null_mut()),
+            qtail: Cell::new(std::ptr::null_mut()),
         }
     }
 
@@ -195,10 +198,6 @@ impl WaitQ {
         self.first.get().is_null()
     }
 
-    pub(crate) fn first(&self) -> *mut Sudog {
-        self.first.get()
-    }
-
     pub(crate) fn enqueue(&self, sg: *mut Sudog) {
         // SAFETY: sg is a live sudog not in any queue; the lock is held.
         let s = unsafe { &*sg };
@@ -212,22 +211,6 @@ impl WaitQ {
             unsafe { &*last }.next.set(sg);
         }
         self.last.set(sg);
-    }
-
-    /// Puts sg at the head (LIFO waiters of semaphores).
-    pub(crate) fn push_front(&self, sg: *mut Sudog) {
-        // SAFETY: as in enqueue.
-        let s = unsafe { &*sg };
-        let first = self.first.get();
-        s.prev.set(std::ptr::null_mut());
-        s.next.set(first);
-        if first.is_null() {
-            self.last.set(sg);
-        } else {
-            // SAFETY: as in enqueue.
-            unsafe { &*first }.prev.set(sg);
-        }
-        self.first.set(sg);
     }
 
     /// Go's dequeue: the first sudog whose waiter can be claimed. Sudogs of

@@ -1,0 +1,91 @@
+//! `gort_waitgroup`: Go's sync.WaitGroup. One 64-bit word holds the counter
+//! (high half) and the number of waiters (low half), so Add and Wait agree
+//! without a lock; waiters sleep on the semaphore word.
+
+use super::{au32, au64};
+use crate::ffi::{GORT_EINVAL, GORT_OK};
+use crate::sema::{semacquire, semrelease};
+use std::ffi::c_int;
+use std::sync::atomic::Ordering;
+
+/// Waits for a collection of goroutines to finish (Go's sync.WaitGroup).
+/// Zero-initialised (GORT_WAITGROUP_INIT) has a counter of 0.
+#[repr(C)]
+#[allow(non_camel_case_types)]
+#[derive(Default)]
+pub struct gort_waitgroup {
+    /// Private: counter << 32 | waiters.
+    pub state: u64,
+    /// Private.
+    pub sema: u32,
+    /// Private.
+    pub pad: u32,
+}
+
+/// Adds `delta` (may be negative) to the counter; when it reaches zero,
+/// every waiter is released. Returns GORT_OK, or GORT_EINVAL (NULL, or the
+/// counter would go negative or past INT32_MAX; the counter is then left
+/// unchanged, where Go panics).
+#[no_mangle]
+pub extern "C" fn gort_waitgroup_add(wg: *mut gort_waitgroup, delta: i64) -> c_int {
+    ffi_guard!("gort_waitgroup_add", {
+        if wg.is_null() {
+            return GORT_EINVAL;
+        }
+        // SAFETY: the caller passes a live waitgroup.
+        let (state, sema) = unsafe { (au64(&(*wg).state), au32(&(*wg).sema)) };
+        let mut old = state.load(Ordering::Relaxed);
+        loop {
+            let v = (old >> 32) as u32 as i32 as i64;
+            let w = old as u32;
+            let nv = v + delta;
+            if !(0..=i32::MAX as i64).contains(&nv) {
+                return GORT_EINVAL;
+            }
+            // Reaching zero with waiters: reset the word and release them all.
+            let new = if nv == 0 && w > 0 { 0 } else { ((nv as u64) << 32) | w as u64 };
+            match state.compare_exchange_weak(old, new, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => {
+                    if nv == 0 {
+                        for _ in 0..w {
+                            semrelease(sema, false);
+                        }
+                    }
+                    return GORT_OK;
+                }
+                Err(x) => old = x,
+            }
+        }
+    })
+}
+
+/// Decrements the counter (gort_waitgroup_add(wg, -1)).
+#[no_mangle]
+pub extern "C" fn gort_waitgroup_done(wg: *mut gort_waitgroup) -> c_int {
+    gort_waitgroup_add(wg, -1)
+}
+
+/// Blocks until the counter is zero. Returns GORT_OK or GORT_EINVAL.
+#[no_mangle]
+pub extern "C" fn gort_waitgroup_wait(wg: *mut gort_waitgroup) -> c_int {
+    ffi_guard!("gort_waitgroup_wait", {
+        if wg.is_null() {
+            return GORT_EINVAL;
+        }
+        // SAFETY: the caller passes a live waitgroup.
+        let (state, sema) = unsafe { (au64(&(*wg).state), au32(&(*wg).sema)) };
+        let mut old = state.load(Ordering::Acquire);
+        loop {
+            if old >> 32 == 0 {
+                return GORT_OK;
+            }
+            match state.compare_exchange_weak(old, old + 1, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    semacquire(sema, false);
+                    return GORT_OK;
+                }
+                Err(x) => old = x,
+            }
+        }
+    })
+}
