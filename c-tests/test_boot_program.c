@@ -16,6 +16,7 @@
  * only if exit() ran. Each child arms alarm() as a hang cap, so a hang
  * shows up as "killed by SIGALRM" instead of a stuck test.
  */
+#define _GNU_SOURCE
 #include "check.h"
 
 #include <signal.h>

@@ -35,8 +35,9 @@
  *    goroutines (reusing the freed stacks) still spawn and run under the
  *    same limit; the child exits 0 by returning from main. Run with the
  *    default stack size and with GORT_STACKSIZE=16k (see run_enomem for
- *    the runtime bug the latter reproduces deterministically).
+ *    the runtime bug the latter used to reproduce every time).
  */
+#define _GNU_SOURCE
 #include "check.h"
 
 #include <pthread.h>
@@ -168,16 +169,16 @@ static void enomem_main(void *arg) {
 
 /* Runs the "enomem" child with the given GORT_STACKSIZE ("default": unset).
  *
- * Known runtime bug this reproduces (reported; do not weaken the check):
- * after gort_go returned GORT_ENOMEM the stack allocator has carved the
- * address space down to less than one stack unit (StackAlloc::grow halves
- * its mmap until a single unit no longer fits), and the next allocation
- * the scheduler itself makes aborts the process: crossbeam's Worker::pop
- * shrinks the run queue buffer (runqget <- runqget_sched <- park_switch <-
- * goexit0) and Rust's alloc error handler aborts with "memory allocation of
- * 131072 bytes failed". With GORT_STACKSIZE=16k (units of ~20 KiB, smaller
- * than the 128 KiB buffer) it happens every time; with the default 64 KiB
- * stacks only now and then (the slack left is then sometimes large enough).
+ * Regression check for a runtime bug found by this test: after gort_go
+ * returned GORT_ENOMEM the stack allocator had carved the address space down
+ * to less than one stack unit (StackAlloc::grow halves its mmap until a
+ * single unit no longer fits), and the scheduler's own next allocation
+ * aborted the process: crossbeam's Worker::pop shrinking the run queue
+ * buffer (runqget <- runqget_sched <- park_switch <- goexit0), "memory
+ * allocation of 131072 bytes failed". With GORT_STACKSIZE=16k (~20 KiB
+ * units, smaller than that buffer) it happened every time, with the default
+ * stacks now and then. The bounded local run queue (runqputslow) removed
+ * that allocation; any other allocation on this path would bring it back.
  */
 static void run_enomem(const char *stacksize) {
     static char out[1 << 16];
