@@ -35,13 +35,16 @@
  *    goroutines (reusing the freed stacks) still spawn and run under the
  *    same limit; the child exits 0 by returning from main. Run with the
  *    default stack size and with GORT_STACKSIZE=16k (see run_enomem for
- *    the runtime bug the latter used to reproduce every time).
+ *    the runtime bug the latter used to reproduce every time). Where
+ *    RLIMIT_AS is accepted but not enforced (qemu-user) the child notices
+ *    with a probe mapping and this part is skipped, saying so.
  */
 #define _GNU_SOURCE
 #include "check.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #define CAP_NS (60LL * 1000000000LL)
@@ -131,6 +134,14 @@ static void enomem_main(void *arg) {
     struct rlimit rl;
     rl.rlim_cur = rl.rlim_max = (rlim_t)vm_pages * (rlim_t)page + (512UL << 20);
     CHECK(setrlimit(RLIMIT_AS, &rl) == 0);
+    /* qemu-user accepts RLIMIT_AS but does not apply it (it would starve the
+     * emulator itself): probe with a mapping larger than the headroom */
+    void *probe = mmap(NULL, 1UL << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (probe != MAP_FAILED) {
+        munmap(probe, 1UL << 30);
+        fprintf(stderr, "ENOMEM-SKIPPED: RLIMIT_AS is not enforced here (qemu-user?)\n");
+        return;
+    }
 
     int ok = 0;
     int64_t rc = 0;
@@ -184,6 +195,10 @@ static void run_enomem(const char *stacksize) {
     static char out[1 << 16];
     char *args[] = {(char *)"enomem", (char *)stacksize, NULL};
     int st = check_run_self(args, NULL, out, sizeof out);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "ENOMEM-SKIPPED")) {
+        printf("enomem (GORT_STACKSIZE=%s): skipped, RLIMIT_AS is not enforced (qemu-user)\n", stacksize);
+        return;
+    }
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !strstr(out, "ENOMEM-RECOVERED"))
         fprintf(stderr, "child enomem (GORT_STACKSIZE=%s): %s %d; stderr:\n%s\n", stacksize,
                 WIFSIGNALED(st) ? "signal" : "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), out);
