@@ -14,6 +14,7 @@
  * main thread polls an atomic completion counter with a generous cap that
  * only turns a hang into a failure.
  */
+#define _GNU_SOURCE
 #include "check.h"
 
 #include <pthread.h>

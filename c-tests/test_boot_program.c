@@ -16,6 +16,7 @@
  * only if exit() ran. Each child arms alarm() as a hang cap, so a hang
  * shows up as "killed by SIGALRM" instead of a stuck test.
  */
+#define _GNU_SOURCE
 #include "check.h"
 
 #include <signal.h>
@@ -105,8 +106,8 @@ static void spin_forever(void *arg) {
 static void spinner_main(void *arg) {
     (void)arg;
     CHECK(gort_go(spin_forever, NULL) > 1);
-    /* With 2 Ps the spinner gets taken by the other M (runnext is stolen in
-     * the last steal round) while we keep yielding. */
+    /* With 2 Ps one M ends up running the spinner for good while the other
+     * one runs us (whichever M steals the other's work). */
     while (!atomic_load(&spinner_started))
         gort_yield();
     atomic_store(&done, 2);

@@ -36,6 +36,7 @@
  * Between rounds the main goroutine yields a varying number of times so
  * the phase (C_r - base) differs from round to round (printed).
  */
+#define _GNU_SOURCE
 #include "check.h"
 
 #include <pthread.h>

@@ -17,6 +17,7 @@
  *    the last other goroutine returns: as in Go, the runtime reports
  *    "no goroutines (main called gort_goexit) - deadlock!" and exits 2.
  */
+#define _GNU_SOURCE
 #include "check.h"
 
 #include <signal.h>

@@ -21,11 +21,11 @@
  * prints mstart while m0 may already run runtime.main), and runtime.main
  * is goroutine 1 ("runtime.main: goid=1 ").
  *
- * Known runtime bug the library-mode check exposes (reported): the
- * c-archive runtime.main traces its goid with gort_goid() before the
- * runtime is marked ready, so the line reads "runtime.main: goid=-1000"
- * (GORT_ENOTINIT) instead of goid=1.
+ * Regression check for a runtime bug found by this test: the c-archive
+ * runtime.main traced its goid with gort_goid() before the runtime was
+ * marked ready, so the line read "runtime.main: goid=-1000" (GORT_ENOTINIT).
  */
+#define _GNU_SOURCE
 #include "check.h"
 
 #include <stdatomic.h>

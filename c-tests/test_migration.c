@@ -24,6 +24,7 @@
  * thread may have written it. Code that keeps TLS values or addresses
  * across gort_yield is wrong; both counts are printed.
  */
+#define _GNU_SOURCE
 #include "check.h"
 
 #include <stdatomic.h>

@@ -16,7 +16,11 @@
  * few passes over the run queues. RSS (/proc/self/statm) and the number of
  * mappings (/proc/self/maps lines) at the peak are printed, not asserted.
  * A generous cap turns a hang into a failure.
+ *
+ * ctest-timeout: 900 (about 15 s natively on 2 cores, most of it creating
+ * 1M stacks: a page fault and a guard madvise each; ~60 s under qemu-user)
  */
+#define _GNU_SOURCE
 #include "check.h"
 
 #include <stdatomic.h>

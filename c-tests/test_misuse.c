@@ -35,12 +35,16 @@
  *    goroutines (reusing the freed stacks) still spawn and run under the
  *    same limit; the child exits 0 by returning from main. Run with the
  *    default stack size and with GORT_STACKSIZE=16k (see run_enomem for
- *    the runtime bug the latter reproduces deterministically).
+ *    the runtime bug the latter used to reproduce every time). Where
+ *    RLIMIT_AS is accepted but not enforced (qemu-user) the child notices
+ *    with a probe mapping and this part is skipped, saying so.
  */
+#define _GNU_SOURCE
 #include "check.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #define CAP_NS (60LL * 1000000000LL)
@@ -130,6 +134,14 @@ static void enomem_main(void *arg) {
     struct rlimit rl;
     rl.rlim_cur = rl.rlim_max = (rlim_t)vm_pages * (rlim_t)page + (512UL << 20);
     CHECK(setrlimit(RLIMIT_AS, &rl) == 0);
+    /* qemu-user accepts RLIMIT_AS but does not apply it (it would starve the
+     * emulator itself): probe with a mapping larger than the headroom */
+    void *probe = mmap(NULL, 1UL << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (probe != MAP_FAILED) {
+        munmap(probe, 1UL << 30);
+        fprintf(stderr, "ENOMEM-SKIPPED: RLIMIT_AS is not enforced here (qemu-user?)\n");
+        return;
+    }
 
     int ok = 0;
     int64_t rc = 0;
@@ -168,21 +180,25 @@ static void enomem_main(void *arg) {
 
 /* Runs the "enomem" child with the given GORT_STACKSIZE ("default": unset).
  *
- * Known runtime bug this reproduces (reported; do not weaken the check):
- * after gort_go returned GORT_ENOMEM the stack allocator has carved the
- * address space down to less than one stack unit (StackAlloc::grow halves
- * its mmap until a single unit no longer fits), and the next allocation
- * the scheduler itself makes aborts the process: crossbeam's Worker::pop
- * shrinks the run queue buffer (runqget <- runqget_sched <- park_switch <-
- * goexit0) and Rust's alloc error handler aborts with "memory allocation of
- * 131072 bytes failed". With GORT_STACKSIZE=16k (units of ~20 KiB, smaller
- * than the 128 KiB buffer) it happens every time; with the default 64 KiB
- * stacks only now and then (the slack left is then sometimes large enough).
+ * Regression check for a runtime bug found by this test: after gort_go
+ * returned GORT_ENOMEM the stack allocator had carved the address space down
+ * to less than one stack unit (StackAlloc::grow halves its mmap until a
+ * single unit no longer fits), and the scheduler's own next allocation
+ * aborted the process: crossbeam's Worker::pop shrinking the run queue
+ * buffer (runqget <- runqget_sched <- park_switch <- goexit0), "memory
+ * allocation of 131072 bytes failed". With GORT_STACKSIZE=16k (~20 KiB
+ * units, smaller than that buffer) it happened every time, with the default
+ * stacks now and then. The bounded local run queue (runqputslow) removed
+ * that allocation; any other allocation on this path would bring it back.
  */
 static void run_enomem(const char *stacksize) {
     static char out[1 << 16];
     char *args[] = {(char *)"enomem", (char *)stacksize, NULL};
     int st = check_run_self(args, NULL, out, sizeof out);
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && strstr(out, "ENOMEM-SKIPPED")) {
+        printf("enomem (GORT_STACKSIZE=%s): skipped, RLIMIT_AS is not enforced (qemu-user)\n", stacksize);
+        return;
+    }
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !strstr(out, "ENOMEM-RECOVERED"))
         fprintf(stderr, "child enomem (GORT_STACKSIZE=%s): %s %d; stderr:\n%s\n", stacksize,
                 WIFSIGNALED(st) ? "signal" : "exit", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), out);

@@ -12,6 +12,7 @@
  * the test with "no parallelism" (a hang turned into a failure, not a timing
  * assertion: with parallelism the spin ends as soon as both have started).
  */
+#define _GNU_SOURCE
 #include "check.h"
 
 #include <stdatomic.h>

@@ -20,6 +20,7 @@
  * is pushed out of runnext into the queue), then yields, which queues the
  * main goroutine behind C and lets the chain start from runnext.
  */
+#define _GNU_SOURCE
 #include "check.h"
 
 #include <stdatomic.h>

@@ -16,6 +16,7 @@
  * gort_yield loop. A goroutine bumps its counter just before returning, so
  * the live count is polled (capped) until it reaches 1.
  */
+#define _GNU_SOURCE
 #include "check.h"
 
 #include <pthread.h>

@@ -31,6 +31,7 @@
  * How: every case is a re-exec'ed child (check_run_self) selected by argv,
  * with alarm() as a hang cap.
  */
+#define _GNU_SOURCE
 #include "check.h"
 
 #include <signal.h>

@@ -217,6 +217,13 @@ impl StackAlloc {
                     0,
                 )
             };
+            if p != libc::MAP_FAILED && !headroom_left() {
+                // Taking this slab would leave the heap no room to grow, and
+                // the scheduler must keep working after ENOMEM.
+                // SAFETY: p..p+len is the mapping just created, unused.
+                unsafe { libc::munmap(p, len) };
+                return Err(Error::NoMem);
+            }
             if p != libc::MAP_FAILED {
                 // SAFETY: p..p+len is the mapping just created. Advice only.
                 unsafe { libc::madvise(p, len, libc::MADV_NOHUGEPAGE) };
@@ -273,6 +280,30 @@ impl StackAlloc {
             }
         }
         None
+    }
+}
+
+/// Address space kept free for the heap when stacks exhaust it (an
+/// RLIMIT_AS, a 32-bit-like limit): queues, timers and channels allocate.
+const HEADROOM: usize = 64 << 20;
+
+/// True if HEADROOM bytes of address space can still be mapped.
+fn headroom_left() -> bool {
+    // SAFETY: a PROT_NONE reservation, unmapped at once; touches nothing.
+    unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            HEADROOM,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        );
+        if p == libc::MAP_FAILED {
+            return false;
+        }
+        libc::munmap(p, HEADROOM);
+        true
     }
 }
 

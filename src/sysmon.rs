@@ -9,7 +9,7 @@
 //! `runnext` to the tail once. C code cannot be interrupted, so a goroutine
 //! that never reaches a scheduling point still keeps its P.
 //!
-//! sysmon sleeps 20 us between checks, doubling after 50 quiet rounds up to
+//! sysmon sleeps 20 us between checks, doubling after 50 rounds up to
 //! 10 ms, and sleeps on a note while every P is idle (woken by `startm`), so
 //! an idle process costs no CPU.
 
@@ -58,7 +58,6 @@ extern "C" fn sysmon_thread(_: *mut c_void) -> *mut c_void {
             continue;
         }
         let now = nanotime();
-        let mut acted = false;
         for (i, pp) in s.allp.iter().enumerate() {
             if pp.status.load(Ordering::Relaxed) != PRUNNING {
                 continue;
@@ -70,9 +69,10 @@ extern "C" fn sysmon_thread(_: *mut c_void) -> *mut c_void {
             } else if now - last_when[i] >= FORCE_PREEMPT_NS {
                 pp.preempt.store(true, Ordering::Relaxed);
                 last_when[i] = now;
-                acted = true;
             }
         }
-        idle = if acted { 0 } else { idle + 1 };
+        // Setting a flag is not work that warrants polling faster (Go's
+        // sysmon likewise resets its back-off only when retake hands off Ps).
+        idle += 1;
     }
 }
