@@ -1,0 +1,500 @@
+// gort.hpp: C++17 interface to gort, header-only over <gort.h>.
+//
+//   gort::go(f, args...)                 go f(args...)
+//   gort::chan<T> c(cap)                 make(chan T, cap); RAII reference
+//   c.send(v) / c.recv() / for (T v : c) <-, range until closed
+//   gort::select(gort::on_recv(c, f), gort::on_send(c, v, g),
+//                gort::on_timeout(10ms, h))          select { ... }
+//   gort::mutex, gort::shared_mutex      std::lock_guard, unique_lock,
+//                                        scoped_lock, shared_lock work
+//   gort::condition_variable, gort::wait_group, gort::once_flag,
+//   gort::call_once, gort::semaphore, gort::sleep_for, gort::after,
+//   gort::timer (after_func)
+//
+// Errors a program can act on are return values (a closed channel, a
+// timeout); the others (out of memory, runtime not initialised) throw
+// gort::error. An exception escaping a goroutine calls std::terminate after
+// printing the goroutine id, as std::thread does.
+#ifndef GORT_HPP
+#define GORT_HPP
+
+#include <gort.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <iterator>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+namespace gort {
+
+/// A gort error code (GORT_E*) as an exception.
+class error : public std::runtime_error {
+public:
+    error(int code, const char *what)
+        : std::runtime_error(std::string(what) + ": " + gort_strerror(code)), code_(code) {}
+    int code() const noexcept { return code_; }
+
+private:
+    int code_;
+};
+
+namespace detail {
+inline int check(int rc, const char *what) {
+    if (rc < 0)
+        throw error(rc, what);
+    return rc;
+}
+
+template <class Rep, class Period>
+int64_t to_ns(std::chrono::duration<Rep, Period> d) {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+    return ns < 0 ? 0 : static_cast<int64_t>(ns);
+}
+
+template <class Task>
+void trampoline(void *p) {
+    Task *t = static_cast<Task *>(p);
+    try {
+        std::apply(t->fn, std::move(t->args));
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "gort: exception escaped goroutine %lld: %s\n",
+                     static_cast<long long>(gort_goid()), e.what());
+        std::terminate();
+    } catch (...) {
+        std::fprintf(stderr, "gort: exception escaped goroutine %lld\n",
+                     static_cast<long long>(gort_goid()));
+        std::terminate();
+    }
+    delete t;
+}
+
+template <class F, class... Args>
+struct task {
+    F fn;
+    std::tuple<Args...> args;
+};
+} // namespace detail
+
+/// Starts a goroutine running f(args...) (Go's `go` statement); the
+/// callable and arguments are decay-copied, as by std::thread. Returns the
+/// goroutine id. Throws gort::error when the runtime is not initialised or
+/// out of memory.
+template <class F, class... Args>
+int64_t go(F &&f, Args &&...args) {
+    using Task = detail::task<std::decay_t<F>, std::decay_t<Args>...>;
+    auto *t = new Task{std::forward<F>(f), {std::forward<Args>(args)...}};
+    int64_t id = gort_go(&detail::trampoline<Task>, t);
+    if (id < 0) {
+        delete t;
+        throw error(static_cast<int>(id), "gort::go");
+    }
+    return id;
+}
+
+/// Program mode in one call: gort_init, runs main_fn as the main goroutine,
+/// gort_mstart. Returns only on error (the process exits with status 0 when
+/// main_fn returns).
+template <class F>
+int run(int argc, char **argv, F &&main_fn) {
+    int rc = gort_init(argc, argv);
+    if (rc < 0)
+        return rc;
+    go(std::forward<F>(main_fn));
+    return gort_mstart();
+}
+
+namespace this_goroutine {
+/// The current goroutine's id, 0 off a goroutine.
+inline int64_t id() noexcept { return gort_goid(); }
+/// Lets other goroutines run (Go's runtime.Gosched).
+inline void yield() noexcept { gort_yield(); }
+} // namespace this_goroutine
+
+template <class Rep, class Period>
+void sleep_for(std::chrono::duration<Rep, Period> d) {
+    detail::check(gort_sleep(detail::to_ns(d)), "gort::sleep_for");
+}
+
+/// Outcome of a non-blocking or timed channel operation.
+enum class status { ok, closed, would_block, timed_out };
+
+namespace detail {
+inline status to_status(int rc, const char *what) {
+    switch (rc) {
+    case GORT_OK: return status::ok;
+    case GORT_ECLOSED: return status::closed;
+    case GORT_EAGAIN: return status::would_block;
+    case GORT_ETIMEDOUT: return status::timed_out;
+    default: throw error(rc, what);
+    }
+}
+} // namespace detail
+
+/// A channel of T (Go's chan T). Elements are copied by value with memcpy,
+/// so T must be trivially copyable (send pointers for anything else). Each
+/// chan object owns one reference: copies share the channel (retain),
+/// destruction releases it.
+template <class T>
+class chan {
+    static_assert(std::is_trivially_copyable_v<T>,
+                  "gort::chan<T> copies elements with memcpy; T must be trivially copyable");
+
+public:
+    /// make(chan T, cap). Throws gort::error if the runtime is not
+    /// initialised or memory is exhausted.
+    explicit chan(size_t cap = 0) : c_(gort_chan_make(sizeof(T), cap)) {
+        if (!c_)
+            throw error(GORT_ENOMEM, "gort::chan");
+    }
+    /// Adopts a reference the caller owns (e.g. from gort_after).
+    static chan adopt(gort_chan *c) { return chan(c, adopt_tag{}); }
+
+    chan(const chan &o) noexcept : c_(o.c_) {
+        if (c_)
+            gort_chan_retain(c_);
+    }
+    chan(chan &&o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+    chan &operator=(chan o) noexcept {
+        std::swap(c_, o.c_);
+        return *this;
+    }
+    ~chan() {
+        if (c_)
+            gort_chan_release(c_);
+    }
+
+    /// c <- v. Returns false if the channel is closed (Go panics there).
+    bool send(const T &v) const { return detail::to_status(gort_chan_send(c_, &v), "chan::send") == status::ok; }
+    /// v, ok := <-c: nullopt once closed and drained.
+    std::optional<T> recv() const {
+        T v;
+        if (detail::to_status(gort_chan_recv(c_, &v), "chan::recv") != status::ok)
+            return std::nullopt;
+        return v;
+    }
+    status try_send(const T &v) const { return detail::to_status(gort_chan_try_send(c_, &v), "chan::try_send"); }
+    status try_recv(T &out) const { return detail::to_status(gort_chan_try_recv(c_, &out), "chan::try_recv"); }
+    template <class Rep, class Period>
+    status send_for(const T &v, std::chrono::duration<Rep, Period> d) const {
+        return detail::to_status(gort_chan_send_timeout(c_, &v, detail::to_ns(d)), "chan::send_for");
+    }
+    template <class Rep, class Period>
+    status recv_for(T &out, std::chrono::duration<Rep, Period> d) const {
+        return detail::to_status(gort_chan_recv_timeout(c_, &out, detail::to_ns(d)), "chan::recv_for");
+    }
+    /// close(c). Returns false if it was already closed.
+    bool close() const { return detail::to_status(gort_chan_close(c_), "chan::close") == status::ok; }
+    size_t size() const { return static_cast<size_t>(gort_chan_len(c_)); }
+    size_t capacity() const { return static_cast<size_t>(gort_chan_cap(c_)); }
+    gort_chan *native_handle() const noexcept { return c_; }
+
+    /// `for (T v : c)` receives until the channel is closed (Go's range).
+    class iterator {
+    public:
+        using iterator_category = std::input_iterator_tag;
+        using value_type = T;
+        using difference_type = std::ptrdiff_t;
+        using pointer = const T *;
+        using reference = const T &;
+        iterator() = default;
+        explicit iterator(const chan *c) : c_(c) { ++*this; }
+        const T &operator*() const { return v_; }
+        iterator &operator++() {
+            auto v = c_->recv();
+            if (v)
+                v_ = *v;
+            else
+                c_ = nullptr;
+            return *this;
+        }
+        bool operator==(const iterator &o) const { return c_ == o.c_; }
+        bool operator!=(const iterator &o) const { return c_ != o.c_; }
+
+    private:
+        const chan *c_ = nullptr;
+        T v_{};
+    };
+    iterator begin() const { return iterator(this); }
+    iterator end() const { return iterator(); }
+
+private:
+    struct adopt_tag {};
+    chan(gort_chan *c, adopt_tag) : c_(c) {
+        if (!c_)
+            throw error(GORT_ENOMEM, "gort::chan");
+    }
+    gort_chan *c_;
+};
+
+/// A channel that receives the time (gort_nanotime) once d has passed
+/// (Go's time.After).
+template <class Rep, class Period>
+chan<int64_t> after(std::chrono::duration<Rep, Period> d) {
+    return chan<int64_t>::adopt(gort_after(detail::to_ns(d)));
+}
+
+// ---------------------------------------------------------------------------
+// select
+
+namespace detail {
+struct case_base {};
+} // namespace detail
+
+/// Receive case: f(std::optional<T>) runs if it proceeds (nullopt: closed).
+template <class T, class F>
+struct recv_case : detail::case_base {
+    const chan<T> *c;
+    F f;
+    T v{};
+    void fill(gort_select_case &sc) {
+        sc.chan = c ? c->native_handle() : nullptr;
+        sc.dir = GORT_SELECT_RECV;
+        sc.elem = &v;
+        sc.closed = false;
+    }
+    void fire(const gort_select_case &sc) { f(sc.closed ? std::optional<T>() : std::optional<T>(v)); }
+};
+
+/// Send case: f(bool sent) runs if it proceeds (false: the channel was
+/// closed and nothing was sent).
+template <class T, class F>
+struct send_case : detail::case_base {
+    const chan<T> *c;
+    T v;
+    F f;
+    void fill(gort_select_case &sc) {
+        sc.chan = c ? c->native_handle() : nullptr;
+        sc.dir = GORT_SELECT_SEND;
+        sc.elem = &v;
+        sc.closed = false;
+    }
+    void fire(const gort_select_case &sc) { f(!sc.closed); }
+};
+
+/// Runs f() if nothing else is ready after d (or at once: Go's default
+/// case, with d == 0).
+template <class F>
+struct timeout_case {
+    int64_t ns;
+    F f;
+};
+
+template <class T, class F>
+recv_case<T, F> on_recv(const chan<T> &c, F f) { return {{}, &c, std::move(f)}; }
+template <class T, class F>
+send_case<T, F> on_send(const chan<T> &c, const T &v, F f) { return {{}, &c, v, std::move(f)}; }
+template <class Rep, class Period, class F>
+timeout_case<F> on_timeout(std::chrono::duration<Rep, Period> d, F f) { return {detail::to_ns(d), std::move(f)}; }
+template <class F>
+timeout_case<F> on_default(F f) { return {0, std::move(f)}; }
+
+namespace detail {
+template <class C>
+struct is_timeout : std::false_type {};
+template <class F>
+struct is_timeout<timeout_case<F>> : std::true_type {};
+
+template <class Tuple, size_t... I>
+void select_fill(Tuple &cs, gort_select_case *sc, int64_t &timeout, std::index_sequence<I...>) {
+    auto one = [&](auto &c, size_t i) {
+        if constexpr (is_timeout<std::decay_t<decltype(c)>>::value)
+            timeout = c.ns;
+        else
+            c.fill(sc[i]);
+    };
+    (one(std::get<I>(cs), I), ...);
+}
+
+template <class Tuple, size_t... I>
+void select_fire(Tuple &cs, const gort_select_case *sc, int k, std::index_sequence<I...>) {
+    auto one = [&](auto &c, size_t i) {
+        if constexpr (!is_timeout<std::decay_t<decltype(c)>>::value)
+            if (static_cast<int>(i) == k)
+                c.fire(sc[i]);
+    };
+    (one(std::get<I>(cs), I), ...);
+}
+} // namespace detail
+
+/// Go's select: waits until one case can proceed, runs its function, and
+/// returns its position among the channel cases (ready cases are chosen
+/// uniformly at random). With a trailing on_timeout/on_default case, runs
+/// that instead when nothing is ready in time and returns -1.
+template <class... Cases>
+int select(Cases... cases) {
+    constexpr size_t n = sizeof...(Cases);
+    constexpr bool has_timeout = (detail::is_timeout<Cases>::value || ...);
+    static_assert(!has_timeout || detail::is_timeout<std::tuple_element_t<n - 1, std::tuple<Cases...>>>::value,
+                  "the timeout/default case must come last");
+    constexpr size_t nchan = has_timeout ? n - 1 : n;
+    std::tuple<Cases...> cs(std::move(cases)...);
+    gort_select_case sc[nchan > 0 ? nchan : 1];
+    int64_t timeout = -1;
+    detail::select_fill(cs, sc, timeout, std::index_sequence_for<Cases...>{});
+    int k = gort_select(sc, nchan, timeout);
+    if (k == GORT_EAGAIN || k == GORT_ETIMEDOUT) {
+        if constexpr (has_timeout)
+            std::get<n - 1>(cs).f();
+        return -1;
+    }
+    detail::check(k, "gort::select");
+    detail::select_fire(cs, sc, k, std::index_sequence_for<Cases...>{});
+    return k;
+}
+
+// ---------------------------------------------------------------------------
+// sync
+
+/// Go's sync.Mutex; meets Lockable (std::lock_guard, std::unique_lock,
+/// std::scoped_lock). Not recursive.
+class mutex {
+public:
+    constexpr mutex() noexcept = default;
+    mutex(const mutex &) = delete;
+    mutex &operator=(const mutex &) = delete;
+    void lock() { gort_mutex_lock(&m_); }
+    bool try_lock() { return gort_mutex_trylock(&m_) == GORT_OK; }
+    void unlock() { detail::check(gort_mutex_unlock(&m_), "gort::mutex::unlock"); }
+    gort_mutex *native_handle() noexcept { return &m_; }
+
+private:
+    gort_mutex m_ = GORT_MUTEX_INIT;
+};
+
+/// Go's sync.RWMutex; meets SharedLockable (std::shared_lock works too).
+class shared_mutex {
+public:
+    constexpr shared_mutex() noexcept = default;
+    shared_mutex(const shared_mutex &) = delete;
+    shared_mutex &operator=(const shared_mutex &) = delete;
+    void lock() { gort_rwmutex_lock(&m_); }
+    bool try_lock() { return gort_rwmutex_trylock(&m_) == GORT_OK; }
+    void unlock() { detail::check(gort_rwmutex_unlock(&m_), "gort::shared_mutex::unlock"); }
+    void lock_shared() { gort_rwmutex_rlock(&m_); }
+    bool try_lock_shared() { return gort_rwmutex_tryrlock(&m_) == GORT_OK; }
+    void unlock_shared() { detail::check(gort_rwmutex_runlock(&m_), "gort::shared_mutex::unlock_shared"); }
+    gort_rwmutex *native_handle() noexcept { return &m_; }
+
+private:
+    gort_rwmutex m_ = GORT_RWMUTEX_INIT;
+};
+
+/// Go's sync.Cond, used with std::unique_lock<gort::mutex>.
+class condition_variable {
+public:
+    constexpr condition_variable() noexcept = default;
+    condition_variable(const condition_variable &) = delete;
+    condition_variable &operator=(const condition_variable &) = delete;
+    void notify_one() noexcept { gort_cond_signal(&c_); }
+    void notify_all() noexcept { gort_cond_broadcast(&c_); }
+    void wait(std::unique_lock<mutex> &lk) {
+        detail::check(gort_cond_wait(&c_, lk.mutex()->native_handle()), "gort::condition_variable::wait");
+    }
+    template <class Pred>
+    void wait(std::unique_lock<mutex> &lk, Pred pred) {
+        while (!pred())
+            wait(lk);
+    }
+    gort_cond *native_handle() noexcept { return &c_; }
+
+private:
+    gort_cond c_ = GORT_COND_INIT;
+};
+
+/// Go's sync.WaitGroup.
+class wait_group {
+public:
+    constexpr wait_group() noexcept = default;
+    wait_group(const wait_group &) = delete;
+    wait_group &operator=(const wait_group &) = delete;
+    /// Throws gort::error if the counter would go negative.
+    void add(int64_t delta = 1) { detail::check(gort_waitgroup_add(&wg_, delta), "gort::wait_group::add"); }
+    void done() { add(-1); }
+    void wait() { gort_waitgroup_wait(&wg_); }
+    gort_waitgroup *native_handle() noexcept { return &wg_; }
+
+private:
+    gort_waitgroup wg_ = GORT_WAITGROUP_INIT;
+};
+
+/// Go's sync.Once, for gort::call_once.
+class once_flag {
+public:
+    constexpr once_flag() noexcept = default;
+    once_flag(const once_flag &) = delete;
+    once_flag &operator=(const once_flag &) = delete;
+
+private:
+    template <class F, class... Args>
+    friend void call_once(once_flag &, F &&, Args &&...);
+    gort_once o_ = GORT_ONCE_INIT;
+};
+
+/// Calls f(args...) exactly once per flag; concurrent callers wait for it
+/// (Go's Once.Do). An exception from f terminates the program.
+template <class F, class... Args>
+void call_once(once_flag &flag, F &&f, Args &&...args) {
+    auto call = [&] { std::invoke(std::forward<F>(f), std::forward<Args>(args)...); };
+    using Call = decltype(call);
+    gort_once_do(
+        &flag.o_, [](void *p) { (*static_cast<Call *>(p))(); }, &call);
+}
+
+/// A weighted counting semaphore (golang.org/x/sync/semaphore), FIFO.
+class semaphore {
+public:
+    explicit semaphore(int64_t units = 0) noexcept : s_(GORT_SEMA_INIT(units)) {}
+    semaphore(const semaphore &) = delete;
+    semaphore &operator=(const semaphore &) = delete;
+    void acquire(int64_t n = 1) { detail::check(gort_sema_acquire(&s_, n), "gort::semaphore::acquire"); }
+    bool try_acquire(int64_t n = 1) { return gort_sema_try_acquire(&s_, n) == GORT_OK; }
+    void release(int64_t n = 1) { detail::check(gort_sema_release(&s_, n), "gort::semaphore::release"); }
+    gort_sema *native_handle() noexcept { return &s_; }
+
+private:
+    gort_sema s_;
+};
+
+/// Go's time.AfterFunc: runs f() in a new goroutine after d. The timer is
+/// stopped (if it has not fired) and freed when this object is destroyed.
+class timer {
+public:
+    template <class Rep, class Period, class F>
+    timer(std::chrono::duration<Rep, Period> d, F f)
+        : fn_(new std::function<void()>(std::move(f))),
+          t_(gort_after_func(detail::to_ns(d), &timer::fire, fn_)) {
+        if (!t_) {
+            delete fn_;
+            throw error(GORT_ENOMEM, "gort::timer");
+        }
+    }
+    timer(const timer &) = delete;
+    timer &operator=(const timer &) = delete;
+    ~timer() {
+        gort_timer_free(t_);
+        delete fn_;
+    }
+    /// True if this stopped the timer before it fired.
+    bool stop() noexcept { return gort_timer_stop(t_) == 1; }
+    /// Re-arms for d from now; true if it had been armed.
+    template <class Rep, class Period>
+    bool reset(std::chrono::duration<Rep, Period> d) noexcept { return gort_timer_reset(t_, detail::to_ns(d)) == 1; }
+
+private:
+    static void fire(void *p) { (*static_cast<std::function<void()> *>(p))(); }
+    std::function<void()> *fn_;
+    gort_timer *t_;
+};
+
+} // namespace gort
+
+#endif // GORT_HPP
