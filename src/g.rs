@@ -65,6 +65,8 @@ pub(crate) struct G {
     pub arg: Cell<*mut c_void>,
     /// The main goroutine (program mode): its return ends the process.
     pub is_main: Cell<bool>,
+    /// Has run at least once (decides newq vs runq, see p.rs).
+    pub started: Cell<bool>,
     /// Value handed over by `goready` to the parked goroutine (Go's param).
     pub param: Cell<*mut c_void>,
 }

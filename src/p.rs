@@ -1,16 +1,31 @@
-//! P: a processor (Go's `p`), and its run queue.
+//! P: a processor (Go's `p`), and its run queues.
 //!
-//! The local run queue is a crossbeam-deque FIFO `Worker` owned by the P
-//! (only the M holding the P pushes and pops) with a `Stealer` that any M may
-//! use to take half of it. In front of it sits `runnext`: the G readied or
-//! spawned most recently by this P's running goroutine runs next, ahead of
-//! the queue, and inherits the current time slice (Go's inheritTime), so a
-//! pair of goroutines handing work to each other keeps its data in cache.
-//! Because inheriting does not advance `schedtick`, such a pair could starve
-//! everything behind it; `sysmon` notices a slice older than 10 ms and sets
-//! `preempt`, after which `runnext` is demoted to the tail once.
+//! A P runs, in this order:
+//! 1. `runnext`: the G readied or spawned most recently by this P's
+//!    running goroutine. It runs next and inherits the current time slice
+//!    (Go's inheritTime), so a pair handing work to each other stays on one
+//!    core with hot caches.
+//! 2. `newq`: goroutines that have never run, LIFO: the youngest first.
+//!    This is the work-first rule of Cilk: a goroutine that spawns children
+//!    and waits for them has them run depth-first, so a spawn tree such as
+//!    skynet keeps a few dozen goroutines alive instead of a whole level of
+//!    the tree (Go's FIFO expands it breadth-first). Thieves take the
+//!    *oldest* unstarted goroutine, the root of the biggest untouched
+//!    subtree.
+//! 3. `runq`: every other runnable goroutine (yielded, readied, demoted),
+//!    FIFO as in Go, so goroutines that yield take turns.
+//!
+//! Every 61st tick the order is global queue, `runq`, `newq`: neither
+//! injected work nor a storm of new goroutines can starve the goroutines
+//! that already run. Inheriting does not advance `schedtick`, so a pair
+//! ping-ponging through `runnext` could hold the P forever; `sysmon`
+//! notices a slice older than 10 ms and sets `preempt`, after which
+//! `runnext` is demoted once (Go: sysmon preempts the running goroutine).
+//!
+//! Both queues are crossbeam-deque `Worker`s owned by the P, with
+//! `Stealer`s for the other Ps.
 
-use crate::g::{GPtr, G};
+use crate::g::{gref, GPtr, G};
 use crossbeam_deque::{Steal, Stealer, Worker};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, Ordering};
@@ -33,9 +48,12 @@ pub(crate) struct P {
     pub preempt: AtomicBool,
     /// Owner sets non-null; thieves may only CAS it back to null.
     pub runnext: AtomicPtr<G>,
-    /// Owner only.
+    /// Runnable goroutines that have run before, FIFO. Owner only.
     pub runq: Worker<GPtr>,
     pub stealer: Stealer<GPtr>,
+    /// Goroutines that have never run, LIFO. Owner only.
+    pub newq: Worker<GPtr>,
+    pub newq_stealer: Stealer<GPtr>,
     /// Dead Gs with their stacks, owner only (Go's p.gFree).
     pub gfree: Cell<*mut G>,
     pub gfree_n: Cell<u32>,
@@ -62,6 +80,8 @@ impl P {
     pub(crate) fn new(id: u32) -> P {
         let runq = Worker::new_fifo();
         let stealer = runq.stealer();
+        let newq = Worker::new_lifo();
+        let newq_stealer = newq.stealer();
         P {
             id,
             status: AtomicU32::new(PIDLE),
@@ -70,6 +90,8 @@ impl P {
             runnext: AtomicPtr::new(std::ptr::null_mut()),
             runq,
             stealer,
+            newq,
+            newq_stealer,
             gfree: Cell::new(std::ptr::null_mut()),
             gfree_n: Cell::new(0),
             goidcache: Cell::new(0),
@@ -89,15 +111,20 @@ impl P {
     }
 }
 
-/// Capacity of a local run queue (Go's len(p.runq)). Bounding it keeps the
-/// crossbeam buffer from growing after warm-up, so queueing never
-/// allocates (and never aborts when memory runs out), and spreads a burst
-/// of spawns over the global queue where idle Ps find it.
-pub(crate) const RUNQ_CAP: usize = 256;
+/// Capacity of a local run queue (Go's is 256). It equals crossbeam's
+/// MIN_CAP: a `Worker` grows its buffer when a push finds it full and
+/// shrinks it when a pop leaves it a quarter full, and each resize
+/// allocates and defers the old buffer's free through an epoch. Kept at
+/// 64 entries the buffer never resizes, so queueing never allocates (nor
+/// aborts when memory runs out); bursts spill to the global queue, where
+/// idle Ps find them. Steals land only in an empty queue and bring at most
+/// 33, so they never grow it either.
+pub(crate) const RUNQ_CAP: usize = 64;
 
-/// Go's runqput: puts gp on pp's local queue. With `next`, gp goes into
-/// `runnext` and the G it displaces goes to the tail. A full queue spills
-/// half of itself to the global queue.
+/// Go's runqput: puts gp on pp's local queues. With `next`, gp goes into
+/// `runnext` and the G it displaces is queued instead. A G that has never
+/// run goes to `newq`, any other to `runq`; a full queue spills half of
+/// itself to the global queue.
 /// Executed only by the owner P.
 #[inline]
 pub(crate) fn runqput(pp: &P, gp: *mut G, next: bool) {
@@ -111,20 +138,22 @@ pub(crate) fn runqput(pp: &P, gp: *mut G, next: bool) {
         }
         gp = old;
     }
-    if pp.runq.len() >= RUNQ_CAP {
-        runqputslow(pp, gp);
+    // SAFETY: gp is owned by the caller (it is being queued).
+    let q = if unsafe { gref(gp) }.started.get() { &pp.runq } else { &pp.newq };
+    if q.len() >= RUNQ_CAP {
+        runqputslow(q, gp);
         return;
     }
-    pp.runq.push(GPtr(gp));
+    q.push(GPtr(gp));
 }
 
-/// Go's runqputslow: moves the older half of pp's full local queue, then
-/// gp, to the global queue. Executed only by the owner P.
+/// Go's runqputslow: moves half of a full local queue, then gp, to the
+/// global queue. Executed only by the owner P.
 #[cold]
-fn runqputslow(pp: &P, gp: *mut G) {
+fn runqputslow(q: &Worker<GPtr>, gp: *mut G) {
     let global = &crate::sched::sched().runq;
     for _ in 0..RUNQ_CAP / 2 {
-        match pp.runq.pop() {
+        match q.pop() {
             Some(g) => global.push(g),
             None => break,
         }
@@ -132,11 +161,12 @@ fn runqputslow(pp: &P, gp: *mut G) {
     global.push(GPtr(gp));
 }
 
-/// Go's runqget: the next G from pp's local queue and whether it inherits
-/// the time slice (true when taken from `runnext`).
+/// Go's runqget: the next G from pp's local queues and whether it inherits
+/// the time slice (true when taken from `runnext`). With `fair` (every
+/// 61st tick), `runq` is served before `newq`.
 /// Executed only by the owner P.
 #[inline]
-pub(crate) fn runqget(pp: &P) -> Option<(*mut G, bool)> {
+pub(crate) fn runqget(pp: &P, fair: bool) -> Option<(*mut G, bool)> {
     let next = pp.runnext.load(Ordering::Relaxed);
     if !next.is_null()
         && pp.runnext.compare_exchange(next, std::ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed).is_ok()
@@ -144,32 +174,43 @@ pub(crate) fn runqget(pp: &P) -> Option<(*mut G, bool)> {
         if !pp.preempt.load(Ordering::Relaxed) {
             return Some((next, true));
         }
-        // The slice that runnext would inherit is used up: queue it behind
-        // the others and start a fresh slice from the head.
-        runqput(pp, next, false);
+        // The slice that runnext would inherit is used up: queue it at the
+        // tail of runq (even if it never ran: in newq it would be popped
+        // straight back) and serve runq first, as a fresh slice.
+        if pp.runq.len() >= RUNQ_CAP {
+            runqputslow(&pp.runq, next);
+        } else {
+            pp.runq.push(GPtr(next));
+        }
+        return pp.runq.pop().or_else(|| pp.newq.pop()).map(|g| (g.0, false));
     }
-    pp.runq.pop().map(|g| (g.0, false))
+    let (first, second) = if fair { (&pp.runq, &pp.newq) } else { (&pp.newq, &pp.runq) };
+    first.pop().or_else(|| second.pop()).map(|g| (g.0, false))
 }
 
 /// Go's runqempty. Any thread; a snapshot.
 pub(crate) fn runqempty(pp: &P) -> bool {
-    pp.runnext.load(Ordering::Acquire).is_null() && pp.stealer.is_empty()
+    pp.runnext.load(Ordering::Acquire).is_null() && pp.newq_stealer.is_empty() && pp.stealer.is_empty()
 }
 
 /// Go's runqsteal: moves about half of p2's queue to pp's and returns one G.
 /// With `steal_runnext`, takes p2's runnext when its queue is empty.
 /// Executed by the owner of pp.
 pub(crate) fn runqsteal(pp: &P, p2: &P, steal_runnext: bool) -> Option<*mut G> {
-    loop {
-        let before = pp.runq.len();
-        match p2.stealer.steal_batch_and_pop(&pp.runq) {
-            Steal::Success(g) => {
-                P::bump(&pp.nsteals, 1);
-                P::bump(&pp.nstolen, (pp.runq.len() - before) as i64 + 1);
-                return Some(g.0);
+    // Unstarted goroutines first: the oldest is the biggest untouched
+    // subtree. They land in our newq, the others in our runq.
+    for (from, to) in [(&p2.newq_stealer, &pp.newq), (&p2.stealer, &pp.runq)] {
+        loop {
+            let before = to.len();
+            match from.steal_batch_and_pop(to) {
+                Steal::Success(g) => {
+                    P::bump(&pp.nsteals, 1);
+                    P::bump(&pp.nstolen, (to.len() - before) as i64 + 1);
+                    return Some(g.0);
+                }
+                Steal::Retry => continue,
+                Steal::Empty => break,
             }
-            Steal::Retry => continue,
-            Steal::Empty => break,
         }
     }
     if steal_runnext {

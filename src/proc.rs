@@ -129,6 +129,7 @@ fn execute(mp: &'static M, pp: &P, gp: *mut G, inherit: bool) {
     // SAFETY: gp came out of a run queue, so this M owns it now.
     let g = unsafe { gref(gp) };
     g.status.store(GRUNNING, Ordering::Relaxed);
+    g.started.set(true);
     g.m.set(mp as *const M as *mut M);
     mp.curg.set(gp);
 }
@@ -146,9 +147,10 @@ fn globrunqget(pp: &P) -> Option<*mut G> {
 }
 
 /// The non-blocking first half of Go's schedule/findRunnable, safe to run on
-/// a goroutine stack: every 61st tick the global queue first (so it cannot
-/// starve behind local work), then runnext and the local queue, then the
-/// global queue. Executed by the owner of pp.
+/// a goroutine stack: due timers, every 61st tick the global queue first (so
+/// it cannot starve behind local work), then runnext and the local queues
+/// (see p.rs for their order), then the global queue. Executed by the owner
+/// of pp.
 #[inline]
 fn runqget_sched(pp: &P) -> Option<(*mut G, bool)> {
     let s = sched();
@@ -158,12 +160,19 @@ fn runqget_sched(pp: &P) -> Option<(*mut G, bool)> {
     if t0 != 0 {
         crate::time::checktimers(pp, crate::os::nanotime());
     }
-    if pp.schedtick.load(Ordering::Relaxed) % 61 == 0 && !s.runq.is_empty() {
-        if let Some(gp) = globrunqget(pp) {
-            return Some((gp, false));
+    let fair = pp.schedtick.load(Ordering::Relaxed) % 61 == 0;
+    if fair && !s.runq.is_empty() {
+        // Just one, as Go's globrunqget(pp, 1) here: the local queue may be
+        // full, and a batch would grow it.
+        loop {
+            match s.runq.steal() {
+                crossbeam_deque::Steal::Success(g) => return Some((g.0, false)),
+                crossbeam_deque::Steal::Empty => break,
+                crossbeam_deque::Steal::Retry => continue,
+            }
         }
     }
-    if let Some(r) = runqget(pp) {
+    if let Some(r) = runqget(pp, fair) {
         return Some(r);
     }
     if !s.runq.is_empty() {
@@ -322,6 +331,7 @@ fn newproc1(gp: *mut G, fnc: GoFn, arg: *mut c_void, goid: i64, main: bool) {
     let g = unsafe { gref(gp) };
     g.goid.set(goid);
     g.is_main.set(main);
+    g.started.set(false);
     g.fnc.set(Some(fnc));
     g.arg.set(arg);
     g.param.set(std::ptr::null_mut());

@@ -180,6 +180,7 @@ impl StackAlloc {
                 fnc: Cell::new(None),
                 arg: Cell::new(std::ptr::null_mut()),
                 is_main: Cell::new(false),
+                started: Cell::new(false),
                 param: Cell::new(std::ptr::null_mut()),
             });
         }
