@@ -54,8 +54,9 @@ pub(crate) struct G {
     pub goid: Cell<i64>,
     /// The M executing this G; valid only while GRUNNING.
     pub m: Cell<*mut crate::m::M>,
-    /// Free-list and global-list link.
+    /// Global free list: next batch head, and this batch's size.
     pub schedlink: Cell<*mut G>,
+    pub batch_len: Cell<u32>,
     /// Usable stack: [stack_lo, stack_hi). stack_hi is this G's address.
     pub stack_lo: usize,
     pub stack_hi: usize,

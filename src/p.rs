@@ -54,8 +54,9 @@ pub(crate) struct P {
     /// Goroutines that have never run, LIFO. Owner only.
     pub newq: Worker<GPtr>,
     pub newq_stealer: Stealer<GPtr>,
-    /// Dead Gs with their stacks, owner only (Go's p.gFree).
-    pub gfree: Cell<*mut G>,
+    /// Dead Gs with their stacks, owner only (Go's p.gFree): an array, so
+    /// that taking one does not touch the (cold) G itself.
+    pub gfree: std::cell::UnsafeCell<[*mut G; crate::gfree::LOCAL_MAX]>,
     pub gfree_n: Cell<u32>,
     /// Owner only.
     pub goidcache: Cell<i64>,
@@ -92,7 +93,7 @@ impl P {
             stealer,
             newq,
             newq_stealer,
-            gfree: Cell::new(std::ptr::null_mut()),
+            gfree: std::cell::UnsafeCell::new([std::ptr::null_mut(); crate::gfree::LOCAL_MAX]),
             gfree_n: Cell::new(0),
             goidcache: Cell::new(0),
             goidcacheend: Cell::new(0),

@@ -174,6 +174,7 @@ impl StackAlloc {
                 goid: Cell::new(0),
                 m: Cell::new(std::ptr::null_mut()),
                 schedlink: Cell::new(std::ptr::null_mut()),
+                batch_len: Cell::new(0),
                 stack_lo,
                 stack_hi: g_addr,
                 guard,
