@@ -131,10 +131,17 @@ pub(crate) const RUNQ_CAP: usize = 64;
 pub(crate) fn runqput(pp: &P, gp: *mut G, next: bool) {
     let mut gp = gp;
     if next {
-        // Swap, not CAS: only the owner stores non-null, so whatever we get
-        // back (null if a thief just took it) is ours to requeue.
-        let old = pp.runnext.swap(gp, Ordering::AcqRel);
+        // Only the owner stores non-null and thieves only CAS non-null to
+        // null, so an empty slot can be filled with a plain store (the
+        // common case: no locked instruction).
+        let old = pp.runnext.load(Ordering::Relaxed);
         if old.is_null() {
+            pp.runnext.store(gp, Ordering::Release);
+            return;
+        }
+        if pp.runnext.compare_exchange(old, gp, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+            // A thief took `old` meanwhile; the slot is empty now.
+            pp.runnext.store(gp, Ordering::Release);
             return;
         }
         gp = old;

@@ -256,9 +256,12 @@ pub(crate) fn goready(gp: *mut G) {
     // SAFETY: the caller removed gp from the structure it was published to, so
     // it owns it.
     let g = unsafe { gref(gp) };
-    if g.status.compare_exchange(GWAITING, GRUNNABLE, Ordering::Relaxed, Ordering::Relaxed).is_err() {
+    // A store, not Go's casgstatus: whoever took gp out of the structure it
+    // was parked on owns it exclusively, so nobody else can race here.
+    if g.status.load(Ordering::Relaxed) != GWAITING {
         throw("goready: goroutine not waiting");
     }
+    g.status.store(GRUNNABLE, Ordering::Relaxed);
     let mp = getm();
     // SAFETY: non-null Ms are valid and p is read by the M's own thread.
     if !mp.is_null() && !unsafe { mref(mp) }.p.get().is_null() {
