@@ -161,6 +161,11 @@ fn runqget_sched(pp: &P) -> Option<(*mut G, bool)> {
         crate::time::checktimers(pp, crate::os::nanotime());
     }
     let fair = pp.schedtick.load(Ordering::Relaxed) % 61 == 0;
+    if fair && s.allp.len() > 1 {
+        // Other Ps' timers too, now and then: an idle P's timers have no M
+        // of their own while every M is busy (Go: stealWork's timer pass).
+        crate::time::checkalltimers(crate::os::nanotime());
+    }
     if fair && !s.runq.is_empty() {
         // Just one, as Go's globrunqget(pp, 1) here: the local queue may be
         // full, and a batch would grow it.

@@ -1,6 +1,6 @@
 //! sysmon: the runtime's monitor thread (Go's sysmon), running without a P.
 //!
-//! Its one job so far is time slices. A goroutine taken from `runnext`
+//! Its jobs: time slices, and waking an M when timers are overdue. A goroutine taken from `runnext`
 //! inherits the running slice and `schedtick` does not advance, so two
 //! goroutines handing off to each other (or a chain of spawns) could keep a
 //! P forever while its queue starves. sysmon watches each running P's
@@ -21,6 +21,8 @@ use std::sync::atomic::Ordering;
 
 /// Go's forcePreemptNS.
 const FORCE_PREEMPT_NS: i64 = 10_000_000;
+/// A timer this late means no M is watching its P: wake one.
+const TIMER_SLACK_NS: i64 = 1_000_000;
 
 /// Starts the sysmon thread (Go: newm(sysmon, nil) in runtime.main).
 pub(crate) fn start() {
@@ -58,6 +60,7 @@ extern "C" fn sysmon_thread(_: *mut c_void) -> *mut c_void {
             continue;
         }
         let now = nanotime();
+        crate::time::sysmon_timers(now, TIMER_SLACK_NS);
         for (i, pp) in s.allp.iter().enumerate() {
             if pp.status.load(Ordering::Relaxed) != PRUNNING {
                 continue;

@@ -332,7 +332,29 @@ pub(crate) fn timersleep(mp: &'static M) -> bool {
     }
     s.sleep_until.store(0, Ordering::SeqCst);
     s.timer_sleeper.store(std::ptr::null_mut(), Ordering::SeqCst);
-    crate::proc::acquire_idle_p(mp)
+    let got = crate::proc::acquire_idle_p(mp);
+    // We go on to run the due timers' goroutines; another idle M must take
+    // over sleeping on the rest, or an idle P's timers would wait until some
+    // M runs out of work.
+    if got && earliest() != 0 {
+        crate::proc::wakep();
+    }
+    got
+}
+
+/// sysmon's timer check (Go: sysmon starts an M when timers are overdue):
+/// if a timer is more than `slack` ns late, kick the sleeper or wake an M.
+pub(crate) fn sysmon_timers(now: i64, slack: i64) {
+    let next = earliest();
+    if next != 0 && now - next > slack {
+        let s = sched();
+        if !s.timer_sleeper.load(Ordering::SeqCst).is_null() {
+            s.timerkick.fetch_add(1, Ordering::SeqCst);
+            futex_wake(&s.timerkick, 1);
+        } else {
+            crate::proc::wakep();
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------
