@@ -67,6 +67,7 @@ need() { # need <command or absolute file> <package>
 need cmake cmake
 need make make
 need cc gcc
+need /usr/include/stdio.h libc6-dev
 need gdb gdb
 need pkg-config pkg-config
 [ "$have_cxx_tests" = 0 ] || need c++ g++
