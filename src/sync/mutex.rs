@@ -185,8 +185,14 @@ pub extern "C" fn gort_mutex_lock(m: *mut gort_mutex) -> c_int {
         if m.is_null() {
             return GORT_EINVAL;
         }
-        // SAFETY: the caller passes a live mutex.
-        unsafe { Mutex::from_c(m) }.lock();
+        // Fast path first, without building the view (which would live on the
+        // stack because lock_slow takes it by reference).
+        // SAFETY: the caller passes a live mutex; state is only used atomically.
+        if unsafe { ai32(&(*m).state) }.compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            return GORT_OK;
+        }
+        // SAFETY: as above.
+        unsafe { Mutex::from_c(m) }.lock_slow();
         GORT_OK
     })
 }
