@@ -42,9 +42,8 @@ pub(crate) type ExitHook = unsafe extern "C" fn() -> !;
 #[inline(always)]
 pub(crate) unsafe fn swap(save: *mut usize, resume: usize, m: *mut M) -> *mut M {
     let ret: *mut M;
-    // SAFETY: forwarded to the caller. No `nostack`: the call pushes a return
-    // address, so the compiler keeps nothing in the red zone across it.
     #[cfg(target_arch = "x86_64")]
+    // SAFETY: forwarded to the caller. No `nostack`: the call pushes a return address, so the compiler keeps nothing in the red zone across it.
     unsafe {
         std::arch::asm!(
             "call {swap}",
@@ -57,8 +56,8 @@ pub(crate) unsafe fn swap(save: *mut usize, resume: usize, m: *mut M) -> *mut M 
             clobber_abi("C"),
         );
     }
-    // SAFETY: as above; bl writes x30, declared clobbered by clobber_abi.
     #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above; bl writes x30, declared clobbered by clobber_abi.
     unsafe {
         std::arch::asm!(
             "bl {swap}",
@@ -117,8 +116,7 @@ pub(crate) unsafe fn init_frame(
     let fn_slot = (stack_hi - 32 - 16) & !15;
     let sp = fn_slot - FN * 8;
     let w = sp as *mut usize;
-    // SAFETY: [sp, sp + WORDS*8) lies inside the stack, below stack_hi, and the
-    // caller guarantees nothing else uses it.
+    // SAFETY: [sp, sp + WORDS*8) lies inside the stack, below stack_hi, and the caller guarantees nothing else uses it.
     unsafe {
         for i in 0..WORDS {
             w.add(i).write(0);

@@ -54,7 +54,11 @@ fn rt0_go(argc: c_int, argv: *mut *mut c_char, mode: Mode) -> Result<(), Error> 
     }
     let r = env::read().and_then(|cfg| {
         crate::trace::enable(cfg.inittrace);
-        trace(format_args!("rt0_go: mode={} pid={}", if mode == Mode::Program { "program" } else { "c-archive" }, std::process::id()));
+        trace(format_args!(
+            "rt0_go: mode={} pid={}",
+            if mode == Mode::Program { "program" } else { "c-archive" },
+            std::process::id()
+        ));
         args(argc, argv);
         let ncpu = osinit();
         schedinit(&cfg, ncpu, mode)
@@ -76,9 +80,14 @@ fn rt0_go(argc: c_int, argv: *mut *mut c_char, mode: Mode) -> Result<(), Error> 
 /// Go's args: remembers argc/argv.
 fn args(argc: c_int, argv: *mut *mut c_char) {
     let argv0 = if argc > 0 && !argv.is_null() {
-        // SAFETY: argv[0] of a C main is a NUL-terminated string when argc > 0.
+        // SAFETY: argv has argc > 0 entries (the C main contract).
         let p = unsafe { *argv };
-        if p.is_null() { String::new() } else { unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned() }
+        if p.is_null() {
+            String::new()
+        } else {
+            // SAFETY: argv[0], when non-null, is a NUL-terminated string.
+            unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned()
+        }
     } else {
         String::new()
     };
@@ -133,9 +142,7 @@ fn schedinit(cfg: &Config, ncpu: u32, mode: Mode) -> Result<(), Error> {
     procresize(s, m0, mode);
     trace(format_args!(
         "schedinit: procs={procs} (from {from}) maxmcount={MAXMCOUNT} stacksize={} guard={:?} m0=m{}",
-        sa.usable,
-        sa.method,
-        m0.id
+        sa.usable, sa.method, m0.id
     ));
     Ok(())
 }
@@ -159,7 +166,11 @@ fn procresize(s: &'static Sched, m0: &'static crate::m::M, mode: Mode) {
 }
 
 fn gcd(a: u32, b: u32) -> u32 {
-    if b == 0 { a } else { gcd(b, a % b) }
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
 }
 
 /// Library mode: start m0 on its own thread with runtime.main queued, and

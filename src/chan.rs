@@ -73,8 +73,7 @@ pub(crate) fn make(elem_size: usize, cap: usize) -> *mut Chan {
     if p.is_null() {
         return p;
     }
-    // SAFETY: p is a fresh allocation of layout l, large enough for the header
-    // at offset 0 and the buffer at `off`.
+    // SAFETY: p is a fresh allocation of layout l, large enough for the header at offset 0 and the buffer at `off`.
     unsafe {
         p.write(Chan {
             lock: RawLock::new(),
@@ -110,7 +109,9 @@ pub(crate) unsafe fn release(c: *mut Chan) {
     }
     std::sync::atomic::fence(Ordering::Acquire);
     if !ch.recvq.is_empty() || !ch.sendq.is_empty() {
-        crate::proc::throw("gort_chan_release: last reference released while goroutines or threads wait on the channel");
+        crate::proc::throw(
+            "gort_chan_release: last reference released while goroutines or threads wait on the channel",
+        );
     }
     let (l, _) = layout(ch.elem_size, ch.cap).expect("layout was valid at make");
     // SAFETY: the last reference is gone; nobody else can reach c.
@@ -132,17 +133,24 @@ impl Chan {
     }
 
     fn full(&self) -> bool {
-        if self.cap == 0 { self.recvq.is_empty() } else { self.qcount() == self.cap }
+        if self.cap == 0 {
+            self.recvq.is_empty()
+        } else {
+            self.qcount() == self.cap
+        }
     }
 
     fn empty(&self) -> bool {
-        if self.cap == 0 { self.sendq.is_empty() } else { self.qcount() == 0 }
+        if self.cap == 0 {
+            self.sendq.is_empty()
+        } else {
+            self.qcount() == 0
+        }
     }
 
     fn copy(&self, dst: *mut u8, src: *const u8) {
         if self.elem_size != 0 && !dst.is_null() && !src.is_null() {
-            // SAFETY: both point to elem_size bytes (the caller's element or a
-            // buffer slot); they never overlap.
+            // SAFETY: both point to elem_size bytes (the caller's element or a buffer slot); they never overlap.
             unsafe { std::ptr::copy_nonoverlapping(src, dst, self.elem_size) };
         }
     }
@@ -259,7 +267,11 @@ pub(crate) unsafe fn chansend(c: *mut Chan, ep: *const u8, block: bool, deadline
         ch.lock.unlock();
         return GORT_ETIMEDOUT;
     }
-    if sg.success.get() { GORT_OK } else { GORT_ECLOSED }
+    if sg.success.get() {
+        GORT_OK
+    } else {
+        GORT_ECLOSED
+    }
 }
 
 /// Go's chanrecv: receives into ep (which may be null to discard). Returns
@@ -354,8 +366,7 @@ pub(crate) unsafe fn closechan(c: *mut Chan) -> c_int {
     }
     ch.lock.unlock();
     while !list.is_null() {
-        // SAFETY: each sudog stays live until its waiter is woken; read the
-        // link before waking it.
+        // SAFETY: each sudog stays live until its waiter is woken; read the link before waking it.
         let s = unsafe { &*list };
         let next = s.next.get();
         s.waiter().wake(list);
@@ -498,7 +509,11 @@ pub extern "C" fn gort_chan_send_timeout(c: *mut gort_chan, elem: *const c_void,
         }
         // SAFETY: validated above.
         let r = unsafe { chansend(c, elem.cast(), timeout_ns != 0, deadline_after(timeout_ns)) };
-        if r == GORT_EAGAIN { GORT_ETIMEDOUT } else { r }
+        if r == GORT_EAGAIN {
+            GORT_ETIMEDOUT
+        } else {
+            r
+        }
     })
 }
 
@@ -512,7 +527,11 @@ pub extern "C" fn gort_chan_recv_timeout(c: *mut gort_chan, elem: *mut c_void, t
         }
         // SAFETY: validated above.
         let r = unsafe { chanrecv(c, elem.cast(), timeout_ns != 0, deadline_after(timeout_ns)) };
-        if r == GORT_EAGAIN { GORT_ETIMEDOUT } else { r }
+        if r == GORT_EAGAIN {
+            GORT_ETIMEDOUT
+        } else {
+            r
+        }
     })
 }
 

@@ -22,8 +22,7 @@ const BATCH: usize = 32;
 /// The other members of a batch, stored in its head's dead stack, just
 /// below the descriptor.
 fn batch_slots(head: *mut G) -> *mut *mut G {
-    // SAFETY: a dead G's stack is unused; BATCH words below stack_hi lie
-    // inside it (stacks are at least 16 KiB).
+    // SAFETY: a dead G's stack is unused; BATCH words below stack_hi lie inside it (stacks are at least 16 KiB).
     let hi = unsafe { gref(head) }.stack_hi;
     (hi - BATCH * std::mem::size_of::<*mut G>()) as *mut *mut G
 }

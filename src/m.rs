@@ -78,8 +78,7 @@ impl M {
     pub(crate) fn pp(&self) -> &'static P {
         let pp = self.p.get();
         debug_assert!(!pp.is_null(), "M without P");
-        // SAFETY: Ps live for the whole process (allp is leaked at schedinit) and
-        // the caller holds this one.
+        // SAFETY: Ps live for the whole process (allp is leaked at schedinit) and the caller holds this one.
         unsafe { &*pp }
     }
 

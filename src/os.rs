@@ -81,7 +81,11 @@ pub(crate) fn getproccount() -> u32 {
 pub(crate) fn phys_page_size() -> usize {
     // SAFETY: sysconf has no memory arguments.
     let n = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if n > 0 { n as usize } else { 4096 }
+    if n > 0 {
+        n as usize
+    } else {
+        4096
+    }
 }
 
 /// Transparent huge page size, 0 when the kernel does not say.
@@ -93,10 +97,7 @@ pub(crate) fn huge_page_size() -> usize {
 }
 
 pub(crate) fn max_map_count() -> usize {
-    std::fs::read_to_string("/proc/sys/vm/max_map_count")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(65530)
+    std::fs::read_to_string("/proc/sys/vm/max_map_count").ok().and_then(|s| s.trim().parse().ok()).unwrap_or(65530)
 }
 
 pub(crate) fn map_count() -> usize {
@@ -197,9 +198,12 @@ pub(crate) fn osyield() {
 /// Starts an OS thread running `start(arg)` on a `stack_size` stack, with
 /// all signals but the synchronous ones blocked while it starts (Go's
 /// newosproc). The thread is detached; Ms never exit.
-pub(crate) fn newosproc(stack_size: usize, start: extern "C" fn(*mut c_void) -> *mut c_void, arg: *mut c_void) -> Result<(), i32> {
-    // SAFETY: attr is initialised by pthread_attr_init before any other use and
-    // destroyed once; pthread_create copies what it needs from it.
+pub(crate) fn newosproc(
+    stack_size: usize,
+    start: extern "C" fn(*mut c_void) -> *mut c_void,
+    arg: *mut c_void,
+) -> Result<(), i32> {
+    // SAFETY: attr is initialised by pthread_attr_init before any other use and destroyed once; pthread_create copies what it needs from it.
     unsafe {
         let mut attr: libc::pthread_attr_t = std::mem::zeroed();
         libc::pthread_attr_init(&mut attr);
@@ -208,7 +212,11 @@ pub(crate) fn newosproc(stack_size: usize, start: extern "C" fn(*mut c_void) -> 
         let mut tid: libc::pthread_t = 0;
         let r = libc::pthread_create(&mut tid, &attr, start, arg);
         libc::pthread_attr_destroy(&mut attr);
-        if r != 0 { Err(r) } else { Ok(()) }
+        if r != 0 {
+            Err(r)
+        } else {
+            Ok(())
+        }
     }
 }
 

@@ -98,8 +98,7 @@ impl Waiter {
             gopark(unlockf, arg);
             return true;
         }
-        // SAFETY: a host thread runs no goroutine, so gp is unused by unlockf's
-        // contract for threads (they ignore it).
+        // SAFETY: a host thread runs no goroutine, so gp is unused by unlockf's contract for threads (they ignore it).
         unsafe { unlockf(std::ptr::null_mut(), arg) };
         loop {
             if self.key.load(Ordering::Acquire) != 0 {
@@ -127,8 +126,12 @@ impl Waiter {
     /// The waiter's goroutine id, for debugging output.
     #[allow(dead_code)]
     pub(crate) fn goid(&self) -> i64 {
-        // SAFETY: a parked goroutine's G is stable.
-        if self.g.is_null() { 0 } else { unsafe { gref(self.g) }.goid.get() }
+        if self.g.is_null() {
+            0
+        } else {
+            // SAFETY: a parked goroutine's G is stable.
+            unsafe { gref(self.g) }.goid.get()
+        }
     }
 }
 

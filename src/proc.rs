@@ -56,7 +56,7 @@ use crate::ffi::{Error, GORT_EINVAL, GORT_ENOTINIT, GORT_EPERM, GORT_OK};
 use crate::g::{gref, GoFn, G, GDEAD, GRUNNABLE, GRUNNING, GWAITING};
 use crate::gfree::{gfget, gfget_global, gfput};
 use crate::m::{getm, load_nextp, mref, setm, M};
-use crate::p::{runqempty, runqget, runqput, runqsteal, P, GOID_BATCH, PIDLE, PRUNNING};
+use crate::p::{runqempty, runqget, runqput, runqsteal, GOID_BATCH, P, PIDLE, PRUNNING};
 use crate::sched::{sched, try_sched, Locked, MAXMCOUNT};
 use crate::stack::{canary_ok, stacks};
 use std::ffi::{c_int, c_void};
@@ -104,8 +104,7 @@ fn run_post(mp: &'static M) {
         Post::Runqput(gp) => runqput(mp.pp(), gp, false),
         Post::Gfput(gp) => gfput(mp.pp(), gp),
         Post::Park(gp, unlockf, lock) => {
-            // SAFETY: gp is saved and parked; unlockf is the primitive's own
-            // contract for publishing it.
+            // SAFETY: gp is saved and parked; unlockf is the primitive's own contract for publishing it.
             if !unsafe { unlockf(gp, lock) } {
                 // SAFETY: gp is still ours: unlockf declined to publish it.
                 let g = unsafe { gref(gp) };
@@ -196,8 +195,7 @@ fn switch_from(mp: &'static M, gp: *mut G, target_sp: usize) -> &'static M {
     if !canary_ok(g) {
         crate::signal::report_overflow(g, 0);
     }
-    // SAFETY: target_sp was saved by gort_swap or built by init_frame, and the
-    // caller owns that context; gp's sched_sp slot lives in gp's descriptor.
+    // SAFETY: target_sp was saved by gort_swap or built by init_frame, and the caller owns that context; gp's sched_sp slot lives in gp's descriptor.
     let newm = unsafe { arch::swap(g.sched_sp.as_ptr(), target_sp, mp as *const M as *mut M) };
     // SAFETY: gort_swap hands over the M of the thread that resumed us.
     let mp = unsafe { mref(newm) };
@@ -258,8 +256,7 @@ pub(crate) fn gopark(unlockf: ParkFn, lock: *mut c_void) {
 /// `runnext`, so a hand-off runs next; from a thread without a P to the
 /// global queue. Any thread.
 pub(crate) fn goready(gp: *mut G) {
-    // SAFETY: the caller removed gp from the structure it was published to, so
-    // it owns it.
+    // SAFETY: the caller removed gp from the structure it was published to, so it owns it.
     let g = unsafe { gref(gp) };
     // A store, not Go's casgstatus: whoever took gp out of the structure it
     // was parked on owns it exclusively, so nobody else can race here.
@@ -270,6 +267,7 @@ pub(crate) fn goready(gp: *mut G) {
     let mp = getm();
     // SAFETY: non-null Ms are valid and p is read by the M's own thread.
     if !mp.is_null() && !unsafe { mref(mp) }.p.get().is_null() {
+        // SAFETY: mp is non-null (checked above) and holds a P.
         runqput(unsafe { mref(mp) }.pp(), gp, true);
         wakep();
     } else {
@@ -343,8 +341,7 @@ fn newproc1(gp: *mut G, fnc: GoFn, arg: *mut c_void, goid: i64, main: bool) {
     g.fnc.set(Some(fnc));
     g.arg.set(arg);
     g.param.set(std::ptr::null_mut());
-    let (start, start_arg): (GoFn, *mut c_void) =
-        if main { (boot::runtime_main, gp.cast()) } else { (fnc, arg) };
+    let (start, start_arg): (GoFn, *mut c_void) = if main { (boot::runtime_main, gp.cast()) } else { (fnc, arg) };
     // SAFETY: the stack is owned (see above) and stack_hi is 64-byte aligned.
     let sp = unsafe { arch::init_frame(g.stack_hi, start, start_arg, gp, goentry, goexit_hook) };
     g.sched_sp.set(sp);
@@ -394,8 +391,7 @@ pub(crate) fn schedule(mp: &'static M) -> ! {
             resetspinning(mp);
         }
         execute(mp, mp.pp(), gp, inherit);
-        // SAFETY: gp is owned (taken from a queue) and g0_sp lives in mp, which
-        // outlives the switch; g0 always resumes on its own thread.
+        // SAFETY: gp is owned (taken from a queue) and g0_sp lives in mp, which outlives the switch; g0 always resumes on its own thread.
         unsafe { arch::swap(mp.g0_sp.as_ptr(), gref(gp).sched_sp.get(), mp as *const M as *mut M) };
     }
 }
@@ -416,8 +412,7 @@ fn findrunnable(mp: &'static M) -> (*mut G, bool) {
         }
         let procs = s.gomaxprocs;
         if procs > 1
-            && (mp.spinning.get()
-                || 2 * s.nmspinning.load(Ordering::SeqCst) < procs - s.npidle.load(Ordering::SeqCst))
+            && (mp.spinning.get() || 2 * s.nmspinning.load(Ordering::SeqCst) < procs - s.npidle.load(Ordering::SeqCst))
         {
             if !mp.spinning.get() {
                 mp.spinning.set(true);
@@ -549,8 +544,7 @@ pub(crate) fn startm(pp: Option<*mut P>, spinning: bool) {
     drop(l);
     match nmp {
         Some(nmp) => {
-            // SAFETY: nmp came off the idle list, so it is parked in stopm and
-            // waits for exactly this hand-over.
+            // SAFETY: nmp came off the idle list, so it is parked in stopm and waits for exactly this hand-over.
             let m = unsafe { mref(nmp) };
             m.start_spinning.store(spinning, Ordering::Relaxed);
             m.nextp.store(pp, Ordering::Release);

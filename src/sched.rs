@@ -82,8 +82,12 @@ static SCHED: AtomicPtr<Sched> = AtomicPtr::new(std::ptr::null_mut());
 #[inline]
 pub(crate) fn try_sched() -> Option<&'static Sched> {
     let s = SCHED.load(Ordering::Acquire);
-    // SAFETY: SCHED is set once, to a leaked Box, and never freed.
-    if s.is_null() { None } else { Some(unsafe { &*s }) }
+    if s.is_null() {
+        None
+    } else {
+        // SAFETY: SCHED is set once, to a leaked Box, and never freed.
+        Some(unsafe { &*s })
+    }
 }
 
 /// The scheduler. Only after `schedinit` (everything reached from a

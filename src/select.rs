@@ -49,7 +49,11 @@ enum Scratch {
 
 impl Scratch {
     fn new(n: usize) -> Scratch {
-        if n <= STACK_CASES { Scratch::Stack([0; STACK_CASES], n) } else { Scratch::Heap(vec![0; n]) }
+        if n <= STACK_CASES {
+            Scratch::Stack([0; STACK_CASES], n)
+        } else {
+            Scratch::Heap(vec![0; n])
+        }
     }
     fn as_mut(&mut self) -> &mut [usize] {
         match self {
@@ -204,15 +208,15 @@ unsafe fn selectgo(cases: &mut [gort_select_case], timeout_ns: i64) -> c_int {
     // Pass 2: enqueue on every channel and park.
     let w = Waiter::new(true);
     let mut sgs: Vec<Sudog>;
-    let mut stack_sgs: [std::mem::MaybeUninit<Sudog>; STACK_CASES] = [const { std::mem::MaybeUninit::uninit() }; STACK_CASES];
+    let mut stack_sgs: [std::mem::MaybeUninit<Sudog>; STACK_CASES] =
+        [const { std::mem::MaybeUninit::uninit() }; STACK_CASES];
     let sudogs: &mut [Sudog] = if live <= STACK_CASES {
         for (k, &i) in sel.lockorder.iter().enumerate() {
             let mut sg = Sudog::new(&w, sel.cases[i].elem.cast());
             sg.case = i;
             stack_sgs[k].write(sg);
         }
-        // SAFETY: the first `live` entries were just initialised; Sudog has no
-        // Drop, so leaving the rest uninitialised is fine.
+        // SAFETY: the first `live` entries were just initialised; Sudog has no Drop, so leaving the rest uninitialised is fine.
         unsafe { std::slice::from_raw_parts_mut(stack_sgs.as_mut_ptr().cast::<Sudog>(), live) }
     } else {
         sgs = sel
@@ -229,7 +233,11 @@ unsafe fn selectgo(cases: &mut [gort_select_case], timeout_ns: i64) -> c_int {
     for sg in sudogs.iter() {
         let ch = sel.chan(sg.case);
         let p = sg as *const Sudog as *mut Sudog;
-        if sel.cases[sg.case].dir == GORT_SELECT_RECV { ch.recvq.enqueue(p) } else { ch.sendq.enqueue(p) }
+        if sel.cases[sg.case].dir == GORT_SELECT_RECV {
+            ch.recvq.enqueue(p)
+        } else {
+            ch.sendq.enqueue(p)
+        }
     }
     let deadline = deadline_after(timeout_ns);
     park_until(&w, selunlock, &sel as *const Sel<'_> as *mut c_void, deadline);
@@ -302,7 +310,8 @@ pub extern "C" fn gort_select(cases: *mut gort_select_case, n: usize, timeout_ns
                 return GORT_EINVAL;
             }
             // SAFETY: non-NULL channels are live.
-            if c.dir == GORT_SELECT_SEND && !c.chan.is_null() && c.elem.is_null() && unsafe { &*c.chan }.elem_size != 0 {
+            if c.dir == GORT_SELECT_SEND && !c.chan.is_null() && c.elem.is_null() && unsafe { &*c.chan }.elem_size != 0
+            {
                 return GORT_EINVAL;
             }
         }

@@ -34,8 +34,9 @@ unsafe impl Sync for SemaRoot {}
 #[repr(align(64))]
 struct Padded(SemaRoot);
 
-static SEMTABLE: [Padded; SEMTABSZ] =
-    [const { Padded(SemaRoot { lock: RawLock::new(), nwait: AtomicU32::new(0), heads: Cell::new(std::ptr::null_mut()) }) }; SEMTABSZ];
+static SEMTABLE: [Padded; SEMTABSZ] = [const {
+    Padded(SemaRoot { lock: RawLock::new(), nwait: AtomicU32::new(0), heads: Cell::new(std::ptr::null_mut()) })
+}; SEMTABSZ];
 
 fn semroot(addr: *const AtomicU32) -> &'static SemaRoot {
     &SEMTABLE[((addr as usize) >> 3) % SEMTABSZ].0

@@ -25,8 +25,7 @@ const ALTSTACK: usize = 64 << 10;
 
 /// Go's initsig: installs the SIGSEGV handler once per process.
 pub(crate) fn initsig() {
-    // SAFETY: sigaction structs are plain data; the handler is async-signal-safe
-    // (it only reads atomics and calls write/abort/sigaction).
+    // SAFETY: sigaction structs are plain data; the handler is async-signal-safe (it only reads atomics and calls write/abort/sigaction).
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
         sa.sa_sigaction = sigsegv as *const () as usize;
@@ -42,8 +41,7 @@ pub(crate) fn initsig() {
 /// Go's minitSignalStack: gives the calling thread an alternate signal stack
 /// unless it already has one (a host thread may).
 pub(crate) fn minit() {
-    // SAFETY: querying and setting the calling thread's sigaltstack; the stack
-    // memory is a fresh mapping owned by this thread for the process lifetime.
+    // SAFETY: querying and setting the calling thread's sigaltstack; the stack memory is a fresh mapping owned by this thread for the process lifetime.
     unsafe {
         let mut cur: libc::stack_t = std::mem::zeroed();
         if libc::sigaltstack(std::ptr::null(), &mut cur) == 0 && cur.ss_flags & libc::SS_DISABLE == 0 {
@@ -127,4 +125,3 @@ fn fmt_hex(v: usize, buf: &mut [u8; 18]) -> &str {
     }
     std::str::from_utf8(&buf[..]).unwrap_or("?")
 }
-

@@ -98,7 +98,11 @@ pub(crate) fn stackinit(stack_size: usize, pref: GuardPref) -> &'static StackAll
         GuardPref::Canary => Guard::Canary,
         GuardPref::Mprotect => Guard::Mprotect,
         GuardPref::Auto | GuardPref::Madvise => {
-            if guard_install_works(page) { Guard::Madvise } else { Guard::Mprotect }
+            if guard_install_works(page) {
+                Guard::Madvise
+            } else {
+                Guard::Mprotect
+            }
         }
     };
     let budget = (crate::os::max_map_count().saturating_sub(crate::os::map_count()) / 4) as i64;
@@ -123,8 +127,7 @@ pub(crate) fn stackinit(stack_size: usize, pref: GuardPref) -> &'static StackAll
 /// guard we ask the kernel to read the page through write(2) into a pipe,
 /// which must fail with EFAULT.
 fn guard_install_works(page: usize) -> bool {
-    // SAFETY: a fresh private anonymous mapping, unmapped before returning; the
-    // pipe fds are closed before returning.
+    // SAFETY: a fresh private anonymous mapping, unmapped before returning; the pipe fds are closed before returning.
     unsafe {
         let p = libc::mmap(
             std::ptr::null_mut(),
@@ -164,9 +167,7 @@ impl StackAlloc {
         let g_addr = base + self.unit - G_RESERVE;
         let stack_lo = base + self.page;
         let gp = g_addr as *mut G;
-        // SAFETY: [base, base+unit) is a fresh, exclusively owned, writable part
-        // of a slab; g_addr is 64-byte aligned (unit and page are multiples of 64)
-        // and G_RESERVE bytes fit below the unit's end.
+        // SAFETY: [base, base+unit) is a fresh, exclusively owned, writable part of a slab; g_addr is 64-byte aligned (unit and page are multiples of 64) and G_RESERVE bytes fit below the unit's end.
         unsafe {
             gp.write(G {
                 sched_sp: Cell::new(0),
@@ -312,8 +313,7 @@ fn headroom_left() -> bool {
 fn write_canary(stack_lo: usize) {
     let p = stack_lo as *mut u64;
     for i in 0..CANARY_WORDS {
-        // SAFETY: the lowest CANARY_WORDS words of a canary stack are reserved
-        // for the canary and are inside the unit.
+        // SAFETY: the lowest CANARY_WORDS words of a canary stack are reserved for the canary and are inside the unit.
         unsafe { p.add(i).write_volatile(CANARY) };
     }
 }

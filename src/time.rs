@@ -244,8 +244,7 @@ pub(crate) fn checktimers(pp: &P, now: i64) -> bool {
         t.status.store(RUNNING, Ordering::Relaxed);
         timers.update_timer0();
         timers.lock.unlock();
-        // SAFETY: the owner armed t with this callback and keeps t alive while
-        // it is not IDLE.
+        // SAFETY: the owner armed t with this callback and keeps t alive while it is not IDLE.
         if unsafe { (t.f)(tp) } {
             let _ = t.status.compare_exchange(RUNNING, IDLE, Ordering::Release, Ordering::Relaxed);
         }
@@ -410,7 +409,11 @@ pub(crate) fn park_until(w: &Waiter, unlockf: ParkFn, arg: *mut c_void, deadline
 
 /// Deadline for a relative timeout: <0 = none (0 returned), else now + ns.
 pub(crate) fn deadline_after(ns: i64) -> i64 {
-    if ns < 0 { 0 } else { nanotime().saturating_add(ns).max(1) }
+    if ns < 0 {
+        0
+    } else {
+        nanotime().saturating_add(ns).max(1)
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -485,8 +488,7 @@ pub struct gort_timer {
 }
 
 unsafe fn after_func_fire(t: *mut Timer) -> bool {
-    // SAFETY: gort_after_func stores the owning gort_timer in the timer's arg;
-    // it stays alive until gort_timer_free, which waits for this callback.
+    // SAFETY: gort_after_func stores the owning gort_timer in the timer's arg; it stays alive until gort_timer_free, which waits for this callback.
     let ut = unsafe { &*((*t).arg.get() as *const gort_timer) };
     if crate::proc::newproc(ut.fnc, ut.arg, false).is_err() {
         // No memory for a stack: try again in a millisecond rather than lose
@@ -506,13 +508,18 @@ unsafe fn after_func_fire(t: *mut Timer) -> bool {
 ///
 /// Returns NULL if `fn` is NULL, before init, or when out of memory.
 #[no_mangle]
-pub extern "C" fn gort_after_func(ns: i64, fn_: Option<unsafe extern "C" fn(arg: *mut c_void)>, arg: *mut c_void) -> *mut gort_timer {
+pub extern "C" fn gort_after_func(
+    ns: i64,
+    fn_: Option<unsafe extern "C" fn(arg: *mut c_void)>,
+    arg: *mut c_void,
+) -> *mut gort_timer {
     ffi_guard!("gort_after_func", {
         let Some(f) = fn_ else { return std::ptr::null_mut() };
         if !ready() {
             return std::ptr::null_mut();
         }
-        let ut = Box::into_raw(Box::new(gort_timer { t: Timer::new(after_func_fire, std::ptr::null_mut()), fnc: f, arg }));
+        let ut =
+            Box::into_raw(Box::new(gort_timer { t: Timer::new(after_func_fire, std::ptr::null_mut()), fnc: f, arg }));
         // SAFETY: ut was just allocated and is exclusively ours.
         let r = unsafe { &*ut };
         r.t.arg.set(ut.cast());

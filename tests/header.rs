@@ -9,8 +9,7 @@ const GENERATED: &str = include_str!(concat!(env!("OUT_DIR"), "/gort.h"));
 #[test]
 fn checked_in_header_matches_generated() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/include/gort.h");
-    let checked_in = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    let checked_in = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
     if checked_in == GENERATED {
         return;
     }

@@ -206,7 +206,11 @@ pub extern "C" fn gort_mutex_trylock(m: *mut gort_mutex) -> c_int {
             return GORT_EINVAL;
         }
         // SAFETY: the caller passes a live mutex.
-        if unsafe { Mutex::from_c(m) }.try_lock() { GORT_OK } else { GORT_EAGAIN }
+        if unsafe { Mutex::from_c(m) }.try_lock() {
+            GORT_OK
+        } else {
+            GORT_EAGAIN
+        }
     })
 }
 
@@ -219,6 +223,10 @@ pub extern "C" fn gort_mutex_unlock(m: *mut gort_mutex) -> c_int {
             return GORT_EINVAL;
         }
         // SAFETY: the caller passes a live mutex.
-        if unsafe { Mutex::from_c(m) }.unlock() { GORT_OK } else { GORT_EPERM }
+        if unsafe { Mutex::from_c(m) }.unlock() {
+            GORT_OK
+        } else {
+            GORT_EPERM
+        }
     })
 }

@@ -23,7 +23,11 @@ pub struct gort_once {
 /// Calls `fn(arg)` if no call on `o` has yet; concurrent callers wait until
 /// that first call returns (Go's Once.Do). Returns GORT_OK or GORT_EINVAL.
 #[no_mangle]
-pub extern "C" fn gort_once_do(o: *mut gort_once, fn_: Option<unsafe extern "C" fn(arg: *mut c_void)>, arg: *mut c_void) -> c_int {
+pub extern "C" fn gort_once_do(
+    o: *mut gort_once,
+    fn_: Option<unsafe extern "C" fn(arg: *mut c_void)>,
+    arg: *mut c_void,
+) -> c_int {
     ffi_guard!("gort_once_do", {
         let Some(f) = fn_ else { return GORT_EINVAL };
         if o.is_null() {
