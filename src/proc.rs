@@ -146,25 +146,18 @@ fn globrunqget(pp: &P) -> Option<*mut G> {
 }
 
 /// The non-blocking first half of Go's schedule/findRunnable, safe to run on
-/// a goroutine stack: due timers, every 61st tick the global queue first (so
-/// it cannot starve behind local work), then runnext and the local queues
-/// (see p.rs for their order), then the global queue. Executed by the owner
-/// of pp.
+/// a goroutine stack: every 61st tick the global queue first (so it cannot
+/// starve behind local work), then runnext and the local queues (see p.rs
+/// for their order), then the global queue. Executed by the owner of pp.
+///
+/// It runs no timers: when called from `park_switch` the parking goroutine
+/// still holds the locks its post-switch action releases, and a timer
+/// callback (a `gort_after` send) could need one of them. Timers run in
+/// [`timercheck`] instead, where no runtime lock is held.
 #[inline]
 fn runqget_sched(pp: &P) -> Option<(*mut G, bool)> {
     let s = sched();
-    // Due timers first: their goroutines go to runnext (Go's checkTimers at
-    // the top of schedule). One atomic load when no timer is pending.
-    let t0 = pp.timers.timer0.load(Ordering::Relaxed);
-    if t0 != 0 {
-        crate::time::checktimers(pp, crate::os::nanotime());
-    }
     let fair = pp.schedtick.load(Ordering::Relaxed) % 61 == 0;
-    if fair && s.allp.len() > 1 {
-        // Other Ps' timers too, now and then: an idle P's timers have no M
-        // of their own while every M is busy (Go: stealWork's timer pass).
-        crate::time::checkalltimers(crate::os::nanotime());
-    }
     if fair && !s.runq.is_empty() {
         // Just one, as Go's globrunqget(pp, 1) here: the local queue may be
         // full, and a batch would grow it.
@@ -185,6 +178,22 @@ fn runqget_sched(pp: &P) -> Option<(*mut G, bool)> {
     None
 }
 
+/// Go's checkTimers at the top of schedule: runs pp's due timers (their
+/// goroutines go to runnext), and every 61st tick every P's (an idle P's
+/// timers have no M of their own while every M is busy; Go: stealWork's
+/// timer pass). One atomic load when nothing is pending. Only where the
+/// caller holds no runtime lock: after a switch, in gosched, on g0.
+#[inline]
+fn timercheck(pp: &P) {
+    let t0 = pp.timers.timer0.load(Ordering::Relaxed);
+    if t0 != 0 {
+        crate::time::checktimers(pp, crate::os::nanotime());
+    }
+    if pp.schedtick.load(Ordering::Relaxed) % 61 == 0 && sched().allp.len() > 1 {
+        crate::time::checkalltimers(crate::os::nanotime());
+    }
+}
+
 /// Switches from gp (running on mp) to the context at `target_sp`, which the
 /// caller has already made current with `execute` or by clearing curg for
 /// g0. Returns, when gp is resumed, the M it now runs on.
@@ -200,6 +209,9 @@ fn switch_from(mp: &'static M, gp: *mut G, target_sp: usize) -> &'static M {
     // SAFETY: gort_swap hands over the M of the thread that resumed us.
     let mp = unsafe { mref(newm) };
     run_post(mp);
+    // The previous goroutine's locks are released now: a safe point for
+    // timers (see runqget_sched).
+    timercheck(mp.pp());
     mp
 }
 
@@ -226,6 +238,7 @@ fn park_switch(mp: &'static M, gp: *mut G, post: Post) -> &'static M {
 /// queue gp at the tail. When the P has nothing else, gp simply continues.
 pub(crate) fn gosched(mp: &'static M, gp: *mut G) {
     let pp = mp.pp();
+    timercheck(pp);
     let Some((next, inherit)) = runqget_sched(pp) else { return };
     // SAFETY: gp is the running goroutine of mp.
     unsafe { gref(gp) }.status.store(GRUNNABLE, Ordering::Relaxed);
@@ -352,7 +365,9 @@ fn newproc1(gp: *mut G, fnc: GoFn, arg: *mut c_void, goid: i64, main: bool) {
 /// switch that started it.
 unsafe extern "C" fn goentry(mp: *mut M, _gp: *mut G) {
     // SAFETY: gort_swap handed over the M of this thread.
-    run_post(unsafe { mref(mp) });
+    let mp = unsafe { mref(mp) };
+    run_post(mp);
+    timercheck(mp.pp());
 }
 
 /// Called by gort_gostart when the start function returns.
@@ -402,6 +417,7 @@ fn findrunnable(mp: &'static M) -> (*mut G, bool) {
     let s = sched();
     loop {
         let pp = mp.pp();
+        timercheck(pp);
         if let Some(r) = runqget_sched(pp) {
             return r;
         }
