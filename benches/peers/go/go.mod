@@ -1,0 +1,3 @@
+module gortbench/peers/go
+
+go 1.19
