@@ -131,17 +131,16 @@ pub(crate) const RUNQ_CAP: usize = 64;
 pub(crate) fn runqput(pp: &P, gp: *mut G, next: bool) {
     let mut gp = gp;
     if next {
-        // Only the owner stores non-null and thieves only CAS non-null to
-        // null, so an empty slot can be filled with a plain store (the
-        // common case: no locked instruction).
-        let old = pp.runnext.load(Ordering::Relaxed);
+        // A swap, i.e. a full barrier, not a plain store even when the slot is
+        // empty: the callers go on to read npidle/nmspinning in wakep, and a
+        // parking M re-checks our queues after publishing npidle (see
+        // "Worker thread parking" in proc.rs). Store-then-load needs the
+        // barrier on x86, or both sides can miss each other and the G waits
+        // while this P is busy (test_lost_wakeup, part F). Go uses a CAS.
+        // Only the owner stores non-null, so whatever comes back (null if a
+        // thief just took it) is ours to requeue.
+        let old = pp.runnext.swap(gp, Ordering::SeqCst);
         if old.is_null() {
-            pp.runnext.store(gp, Ordering::Release);
-            return;
-        }
-        if pp.runnext.compare_exchange(old, gp, Ordering::AcqRel, Ordering::Relaxed).is_err() {
-            // A thief took `old` meanwhile; the slot is empty now.
-            pp.runnext.store(gp, Ordering::Release);
             return;
         }
         gp = old;
@@ -182,18 +181,28 @@ pub(crate) fn runqget(pp: &P, fair: bool) -> Option<(*mut G, bool)> {
         if !pp.preempt.load(Ordering::Relaxed) {
             return Some((next, true));
         }
-        // The slice that runnext would inherit is used up: queue it at the
-        // tail of runq (even if it never ran: in newq it would be popped
-        // straight back) and serve runq first, as a fresh slice.
+        // The slice that runnext would inherit is used up: let someone else
+        // run. Queue it at the tail of runq (even if it never ran: in newq
+        // it would be popped straight back) and take, as a fresh slice, the
+        // head of runq if it held anyone before it, else the youngest of
+        // newq; only when both were empty does it run again itself.
+        let others_waiting = !pp.runq.is_empty();
         if pp.runq.len() >= RUNQ_CAP {
             runqputslow(&pp.runq, next);
         } else {
             pp.runq.push(GPtr(next));
         }
-        return pp.runq.pop().or_else(|| pp.newq.pop()).map(|g| (g.0, false));
+        let g = if others_waiting { pp.runq.pop() } else { pp.newq.pop().or_else(|| pp.runq.pop()) };
+        return g.map(|g| (g.0, false));
     }
     let (first, second) = if fair { (&pp.runq, &pp.newq) } else { (&pp.newq, &pp.runq) };
-    first.pop().or_else(|| second.pop()).map(|g| (g.0, false))
+    // is_empty is two inlined loads; pop is an out-of-line call.
+    if !first.is_empty() {
+        if let Some(g) = first.pop() {
+            return Some((g.0, false));
+        }
+    }
+    second.pop().map(|g| (g.0, false))
 }
 
 /// Go's runqempty. Any thread; a snapshot.

@@ -99,7 +99,12 @@ pub(crate) fn getg() -> *mut G {
 /// `gort_swap` returns, on the M that the swap handed over.
 #[inline]
 fn run_post(mp: &'static M) {
-    match mp.post.replace(Post::None) {
+    let post = mp.post.get();
+    if let Post::None = post {
+        return;
+    }
+    mp.post.set(Post::None);
+    match post {
         Post::None => {}
         Post::Runqput(gp) => runqput(mp.pp(), gp, false),
         Post::Gfput(gp) => gfput(mp.pp(), gp),
@@ -183,13 +188,20 @@ fn runqget_sched(pp: &P) -> Option<(*mut G, bool)> {
 /// timers have no M of their own while every M is busy; Go: stealWork's
 /// timer pass). One atomic load when nothing is pending. Only where the
 /// caller holds no runtime lock: after a switch, in gosched, on g0.
-#[inline]
+#[inline(always)]
 fn timercheck(pp: &P) {
-    let t0 = pp.timers.timer0.load(Ordering::Relaxed);
-    if t0 != 0 {
+    if pp.timers.timer0.load(Ordering::Relaxed) != 0 || pp.schedtick.load(Ordering::Relaxed) % 61 == 0 {
+        timercheck_slow(pp);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn timercheck_slow(pp: &P) {
+    if pp.timers.timer0.load(Ordering::Relaxed) != 0 {
         crate::time::checktimers(pp, crate::os::nanotime());
     }
-    if pp.schedtick.load(Ordering::Relaxed) % 61 == 0 && sched().allp.len() > 1 {
+    if pp.schedtick.load(Ordering::Relaxed) % 61 == 0 && sched().allp.len() > 1 && crate::time::earliest() != 0 {
         crate::time::checkalltimers(crate::os::nanotime());
     }
 }
@@ -238,8 +250,14 @@ fn park_switch(mp: &'static M, gp: *mut G, post: Post) -> &'static M {
 /// queue gp at the tail. When the P has nothing else, gp simply continues.
 pub(crate) fn gosched(mp: &'static M, gp: *mut G) {
     let pp = mp.pp();
-    timercheck(pp);
-    let Some((next, inherit)) = runqget_sched(pp) else { return };
+    // Timers run after the switch (switch_from); only when there is nothing
+    // to switch to must they run here, or a goroutine yielding alone while it
+    // waits for a timer would wait forever.
+    let picked = runqget_sched(pp).or_else(|| {
+        timercheck(pp);
+        runqget_sched(pp)
+    });
+    let Some((next, inherit)) = picked else { return };
     // SAFETY: gp is the running goroutine of mp.
     unsafe { gref(gp) }.status.store(GRUNNABLE, Ordering::Relaxed);
     mp.post.set(Post::Runqput(gp));
@@ -575,9 +593,6 @@ pub(crate) fn startm(pp: Option<*mut P>, spinning: bool) {
             }
         }
     }
-    if s.sysmonwait.swap(false, Ordering::SeqCst) {
-        s.sysmonnote.wakeup();
-    }
 }
 
 /// Go's stopm: park mp until startm hands it a P.
@@ -609,7 +624,14 @@ fn mget(l: &mut Locked) -> Option<*mut M> {
 /// Go's pidleget. sched.lock must be held.
 fn pidleget(l: &mut Locked) -> Option<*mut P> {
     let pp = l.pidle.pop()?;
-    sched().npidle.fetch_sub(1, Ordering::SeqCst);
+    let s = sched();
+    s.npidle.fetch_sub(1, Ordering::SeqCst);
+    // sysmon sleeps while every P is idle; a P is about to run again, by
+    // whatever path (startm, a parking M's re-check, the timer sleeper), so
+    // time slices and timers must be watched again.
+    if s.sysmonwait.load(Ordering::Relaxed) && s.sysmonwait.swap(false, Ordering::SeqCst) {
+        s.sysmonnote.wakeup();
+    }
     Some(pp)
 }
 
@@ -753,18 +775,20 @@ pub extern "C" fn gort_go(fn_: Option<unsafe extern "C" fn(arg: *mut c_void)>, a
 #[no_mangle]
 pub extern "C" fn gort_yield() -> c_int {
     ffi_guard!("gort_yield", {
-        if !initialised() {
-            return GORT_ENOTINIT;
-        }
+        // A thread has an M only after init, so test that first: on a
+        // goroutine the init check is implied.
         let mp = getm();
         // SAFETY: non-null Ms are valid; curg is read by the M's own thread.
         let gp = if mp.is_null() { std::ptr::null_mut() } else { unsafe { mref(mp) }.curg.get() };
-        if gp.is_null() {
-            crate::os::osyield();
-        } else {
+        if !gp.is_null() {
             // SAFETY: mp is non-null when gp is.
             gosched(unsafe { mref(mp) }, gp);
+            return GORT_OK;
         }
+        if !initialised() {
+            return GORT_ENOTINIT;
+        }
+        crate::os::osyield();
         GORT_OK
     })
 }

@@ -94,10 +94,11 @@ pub(crate) fn try_sched() -> Option<&'static Sched> {
 /// goroutine or an M qualifies).
 #[inline]
 pub(crate) fn sched() -> &'static Sched {
-    match try_sched() {
-        Some(s) => s,
-        None => crate::proc::throw("sched: runtime not initialised"),
-    }
+    let s = SCHED.load(Ordering::Acquire);
+    debug_assert!(!s.is_null(), "sched: runtime not initialised");
+    // SAFETY: callers run after schedinit (see above), which set SCHED to a
+    // leaked Box that is never freed.
+    unsafe { &*s }
 }
 
 pub(crate) fn publish(s: Box<Sched>) {
