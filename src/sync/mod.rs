@@ -52,8 +52,10 @@ pub(crate) unsafe fn ai64<'a>(p: *const i64) -> &'a AtomicI64 {
     unsafe { AtomicI64::from_ptr(p as *mut i64) }
 }
 
-/// Go's runtime_canSpin: spin only on a multicore machine, a few times, and
-/// only while other Ps are running (so the holder can release soon).
+/// Go's runtime_canSpin: spin only on a multicore machine, a few times, only
+/// while other Ps are running (so the holder can release soon), and not
+/// while our own P has other goroutines to run (parking lets them run
+/// instead of burning the time slice).
 pub(crate) fn can_spin(iter: u32) -> bool {
     if iter >= 4 {
         return false;
@@ -63,7 +65,14 @@ pub(crate) fn can_spin(iter: u32) -> bool {
         return false;
     }
     use std::sync::atomic::Ordering::Relaxed;
-    s.gomaxprocs > s.npidle.load(Relaxed) + s.nmspinning.load(Relaxed) + 1
+    if s.gomaxprocs <= s.npidle.load(Relaxed) + s.nmspinning.load(Relaxed) + 1 {
+        return false;
+    }
+    let mp = crate::m::getm();
+    // SAFETY: a non-null M is valid and its p is read by its own thread.
+    let pp = if mp.is_null() { std::ptr::null_mut() } else { unsafe { crate::m::mref(mp) }.p.get() };
+    // SAFETY: Ps are leaked; a non-null P is the one this thread holds.
+    pp.is_null() || crate::p::runqempty(unsafe { &*pp })
 }
 
 /// Go's runtime_doSpin: 30 PAUSEs.
