@@ -237,6 +237,7 @@ void condvars() {
                     not_empty.notify_all();
                 }
             }
+            lk.unlock(); // before done(): m lives in the caller's frame
             wg.done();
         });
     wg.wait();
@@ -254,6 +255,7 @@ void condvars() {
             waiting++;
             not_empty.wait(lk, [&] { return go_flag; });
             released++;
+            lk.unlock();
             wg.done();
         });
     wait_until(
