@@ -266,7 +266,12 @@ int gort_chan_retain(struct gort_chan *c);
 
 // Drops a reference to `c`; the last one frees it. No goroutine or thread
 // may be blocked on `c` then (the runtime aborts with a message if one is).
-// Returns GORT_OK or GORT_EINVAL (NULL).
+// A `gort_chan_send`/`gort_chan_recv` (and their try/timeout forms) no
+// longer touches the channel once its element has been handed over, so
+// the party that received the last value may release the last reference
+// while the sender is still returning (a result channel, as in skynet).
+// `gort_select` does touch all its channels after waking: keep them alive
+// until it returns. Returns GORT_OK or GORT_EINVAL (NULL).
 int gort_chan_release(struct gort_chan *c);
 
 // Sends a copy of `*elem` (Go's `c <- v`), blocking until a receiver takes

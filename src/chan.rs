@@ -406,7 +406,12 @@ pub extern "C" fn gort_chan_retain(c: *mut gort_chan) -> c_int {
 
 /// Drops a reference to `c`; the last one frees it. No goroutine or thread
 /// may be blocked on `c` then (the runtime aborts with a message if one is).
-/// Returns GORT_OK or GORT_EINVAL (NULL).
+/// A `gort_chan_send`/`gort_chan_recv` (and their try/timeout forms) no
+/// longer touches the channel once its element has been handed over, so
+/// the party that received the last value may release the last reference
+/// while the sender is still returning (a result channel, as in skynet).
+/// `gort_select` does touch all its channels after waking: keep them alive
+/// until it returns. Returns GORT_OK or GORT_EINVAL (NULL).
 #[no_mangle]
 pub extern "C" fn gort_chan_release(c: *mut gort_chan) -> c_int {
     ffi_guard!("gort_chan_release", {
