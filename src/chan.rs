@@ -148,10 +148,23 @@ impl Chan {
         }
     }
 
+    #[inline]
     fn copy(&self, dst: *mut u8, src: *const u8) {
-        if self.elem_size != 0 && !dst.is_null() && !src.is_null() {
-            // SAFETY: both point to elem_size bytes (the caller's element or a buffer slot); they never overlap.
-            unsafe { std::ptr::copy_nonoverlapping(src, dst, self.elem_size) };
+        if dst.is_null() || src.is_null() {
+            return;
+        }
+        // SAFETY: both point to elem_size bytes (the caller's element or a
+        // buffer slot), possibly unaligned; they never overlap. The common
+        // sizes are copied inline rather than through a memcpy call.
+        unsafe {
+            match self.elem_size {
+                0 => {}
+                8 => dst.cast::<u64>().write_unaligned(src.cast::<u64>().read_unaligned()),
+                4 => dst.cast::<u32>().write_unaligned(src.cast::<u32>().read_unaligned()),
+                16 => dst.cast::<u128>().write_unaligned(src.cast::<u128>().read_unaligned()),
+                1 => dst.write(src.read()),
+                n => std::ptr::copy_nonoverlapping(src, dst, n),
+            }
         }
     }
 

@@ -22,7 +22,7 @@
 
 use crate::g::{gref, G};
 use crate::os::{futex_wait, futex_wake, nanotime};
-use crate::proc::{getg, gopark, goready, ParkFn};
+use crate::proc::{getg, goready, ParkFn};
 use std::cell::Cell;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -95,7 +95,7 @@ impl Waiter {
     /// true.
     pub(crate) fn park(&self, unlockf: ParkFn, arg: *mut c_void, deadline: i64) -> bool {
         if !self.g.is_null() {
-            gopark(unlockf, arg);
+            crate::proc::gopark_g(self.g, unlockf, arg);
             return true;
         }
         // SAFETY: a host thread runs no goroutine, so gp is unused by unlockf's contract for threads (they ignore it).

@@ -276,10 +276,17 @@ pub(crate) fn gosched(mp: &'static M, gp: *mut G) {
 pub(crate) fn gopark(unlockf: ParkFn, lock: *mut c_void) {
     let mp = getm();
     // SAFETY: callers run on a goroutine, so the thread has an M.
-    let mp = unsafe { mref(mp) };
-    let gp = mp.curg.get();
-    // SAFETY: gp is the running goroutine.
-    unsafe { gref(gp) }.status.store(GWAITING, Ordering::Relaxed);
+    gopark_g(unsafe { mref(mp) }.curg.get(), unlockf, lock);
+}
+
+/// gopark for a caller that knows it runs as `gp`: the M comes from gp
+/// itself (valid while gp runs; no TLS read).
+pub(crate) fn gopark_g(gp: *mut G, unlockf: ParkFn, lock: *mut c_void) {
+    // SAFETY: gp is the running goroutine, so its m is this thread's M.
+    let g = unsafe { gref(gp) };
+    // SAFETY: as above.
+    let mp = unsafe { mref(g.m.get()) };
+    g.status.store(GWAITING, Ordering::Relaxed);
     park_switch(mp, gp, Post::Park(gp, unlockf, lock));
 }
 
@@ -546,11 +553,18 @@ fn resetspinning(mp: &'static M) {
 
 /// Go's wakep: start or wake an M to run Gs, if there is an idle P and no
 /// M is already spinning.
+#[inline]
 pub(crate) fn wakep() {
-    let s = sched();
-    if s.npidle.load(Ordering::SeqCst) == 0 {
-        return;
+    // The common case, every P busy, is one load and no call.
+    if sched().npidle.load(Ordering::SeqCst) != 0 {
+        wakep_slow();
     }
+}
+
+#[cold]
+#[inline(never)]
+fn wakep_slow() {
+    let s = sched();
     if s.nmspinning.load(Ordering::SeqCst) != 0
         || s.nmspinning.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_err()
     {
