@@ -27,6 +27,7 @@
 #include <exception>
 #include <functional>
 #include <iterator>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -464,35 +465,75 @@ private:
     gort_sema s_;
 };
 
-/// Go's time.AfterFunc: runs f() in a new goroutine after d. The timer is
-/// stopped (if it has not fired) and freed when this object is destroyed.
+/// Go's time.AfterFunc: runs f() in a new goroutine after d. Destroying the
+/// timer stops it if it has not fired; a goroutine it already started keeps
+/// its own reference to f and runs to completion. An exception escaping f
+/// calls std::terminate, as for gort::go.
 class timer {
 public:
     template <class Rep, class Period, class F>
-    timer(std::chrono::duration<Rep, Period> d, F f)
-        : fn_(new std::function<void()>(std::move(f))),
-          t_(gort_after_func(detail::to_ns(d), &timer::fire, fn_)) {
-        if (!t_) {
-            delete fn_;
-            throw error(GORT_ENOMEM, "gort::timer");
-        }
+    timer(std::chrono::duration<Rep, Period> d, F f) : fn_(std::make_shared<std::function<void()>>(std::move(f))) {
+        arm(detail::to_ns(d));
     }
     timer(const timer &) = delete;
     timer &operator=(const timer &) = delete;
-    ~timer() {
-        gort_timer_free(t_);
-        delete fn_;
-    }
+    ~timer() { disarm(); }
     /// True if this stopped the timer before it fired.
-    bool stop() noexcept { return gort_timer_stop(t_) == 1; }
+    bool stop() noexcept { return disarm(); }
     /// Re-arms for d from now; true if it had been armed.
     template <class Rep, class Period>
-    bool reset(std::chrono::duration<Rep, Period> d) noexcept { return gort_timer_reset(t_, detail::to_ns(d)) == 1; }
+    bool reset(std::chrono::duration<Rep, Period> d) {
+        bool was = disarm();
+        arm(detail::to_ns(d));
+        return was;
+    }
 
 private:
-    static void fire(void *p) { (*static_cast<std::function<void()> *>(p))(); }
-    std::function<void()> *fn_;
-    gort_timer *t_;
+    using shared_fn = std::shared_ptr<std::function<void()>>;
+
+    // Each arming hands the goroutine its own ticket (a reference to f): the
+    // goroutine may outlive this object.
+    static void fire(void *p) {
+        std::unique_ptr<shared_fn> ticket(static_cast<shared_fn *>(p));
+        try {
+            (**ticket)();
+        } catch (const std::exception &e) {
+            std::fprintf(stderr, "gort: exception escaped goroutine %lld: %s\n",
+                         static_cast<long long>(gort_goid()), e.what());
+            std::terminate();
+        } catch (...) {
+            std::fprintf(stderr, "gort: exception escaped goroutine %lld\n", static_cast<long long>(gort_goid()));
+            std::terminate();
+        }
+    }
+
+    void arm(int64_t ns) {
+        ticket_ = new shared_fn(fn_);
+        t_ = gort_after_func(ns, &timer::fire, ticket_);
+        if (!t_) {
+            delete ticket_;
+            ticket_ = nullptr;
+            throw error(GORT_ENOMEM, "gort::timer");
+        }
+    }
+
+    // Stops and frees the C timer. If that prevented the firing, the ticket
+    // is still ours; otherwise the goroutine it started owns it.
+    bool disarm() noexcept {
+        if (!t_)
+            return false;
+        bool pending = gort_timer_stop(t_) == 1;
+        gort_timer_free(t_);
+        if (pending)
+            delete ticket_;
+        t_ = nullptr;
+        ticket_ = nullptr;
+        return pending;
+    }
+
+    shared_fn fn_;
+    shared_fn *ticket_ = nullptr;
+    gort_timer *t_ = nullptr;
 };
 
 } // namespace gort

@@ -370,13 +370,20 @@ struct TimedPark {
 }
 
 unsafe fn timedpark_unlock(gp: *mut G, arg: *mut c_void) -> bool {
-    // SAFETY: arg is the TimedPark on the parked goroutine's stack.
+    // SAFETY: arg is the TimedPark on the parked goroutine's stack; it stays
+    // valid until the caller's locks are released below (a waker needs them
+    // to dequeue us, and our own timeout path needs them to finish).
     let tp = unsafe { &*(arg as *const TimedPark) };
-    // SAFETY: forwarding the caller's own unlock function and argument.
-    let keep = unsafe { (tp.inner)(gp, tp.inner_arg) };
-    // Armed only now that the goroutine is saved: the timer may fire at once.
+    let (inner, inner_arg) = (tp.inner, tp.inner_arg);
+    // Arm first, unlock last: once unlocked, a waker may run the goroutine
+    // on another P, which returns and reuses this stack frame. Armed after
+    // that, the timer would live in dead memory and later "wake" whatever
+    // waiter sits there. The goroutine is saved already, so firing at once
+    // is fine.
     addtimer(&tp.timer, tp.when);
-    keep
+    // SAFETY: the caller's own unlock function and argument; tp is not
+    // touched after this.
+    unsafe { inner(gp, inner_arg) }
 }
 
 unsafe fn timedpark_fire(t: *mut Timer) -> bool {
