@@ -49,6 +49,9 @@ private:
 };
 
 namespace detail {
+/// Why a constructor returned NULL: not initialised, or out of memory.
+inline int null_error() noexcept { return gort_gomaxprocs() < 0 ? GORT_ENOTINIT : GORT_ENOMEM; }
+
 inline int check(int rc, const char *what) {
     if (rc < 0)
         throw error(rc, what);
@@ -150,11 +153,11 @@ class chan {
                   "gort::chan<T> copies elements with memcpy; T must be trivially copyable");
 
 public:
-    /// make(chan T, cap). Throws gort::error if the runtime is not
-    /// initialised or memory is exhausted.
+    /// make(chan T, cap). Throws gort::error: GORT_ENOTINIT before init,
+    /// GORT_ENOMEM when memory is exhausted.
     explicit chan(size_t cap = 0) : c_(gort_chan_make(sizeof(T), cap)) {
         if (!c_)
-            throw error(GORT_ENOMEM, "gort::chan");
+            throw error(detail::null_error(), "gort::chan");
     }
     /// Adopts a reference the caller owns (e.g. from gort_after).
     static chan adopt(gort_chan *c) { return chan(c, adopt_tag{}); }
@@ -231,7 +234,7 @@ private:
     struct adopt_tag {};
     chan(gort_chan *c, adopt_tag) : c_(c) {
         if (!c_)
-            throw error(GORT_ENOMEM, "gort::chan");
+            throw error(detail::null_error(), "gort::chan");
     }
     gort_chan *c_;
 };
@@ -513,7 +516,7 @@ private:
         if (!t_) {
             delete ticket_;
             ticket_ = nullptr;
-            throw error(GORT_ENOMEM, "gort::timer");
+            throw error(detail::null_error(), "gort::timer");
         }
     }
 
