@@ -26,7 +26,9 @@
 //  - gort::after(d): one int64_t >= start + d; gort::sleep_for(chrono)
 //    sleeps at least d; gort::timer fires its callable once in a new
 //    goroutine, stop() before firing -> true and never fires, reset()
-//    re-arms; destroying an armed timer cancels it.
+//    re-arms; destroying an armed timer cancels it; destroying a timer
+//    whose goroutine is still running the callable leaves the callable and
+//    its captures intact (20 rounds, with the freed memory reused).
 //
 // How: program mode through gort::run, GORT_MAXPROCS=2.
 #ifndef _GNU_SOURCE
@@ -346,6 +348,28 @@ void time_checks() {
     } // destroyed while armed: never fires
     gort::sleep_for(80ms);
     CHECK_EQ(runs.load(), 3);
+
+    // a timer destroyed while the goroutine it started still runs its
+    // callable: the callable (and what it captured) stays valid
+    static std::atomic<int> intact{0}, broken{0};
+    for (int i = 0; i < 20; i++) {
+        {
+            std::string text = "the quick brown fox jumps over the lazy dog";
+            gort::timer t(0ms, [text] {
+                gort::sleep_for(10ms); // the timer object is destroyed meanwhile
+                if (text == "the quick brown fox jumps over the lazy dog")
+                    intact++;
+                else
+                    broken++;
+            });
+            gort::sleep_for(2ms); // it fired: its goroutine sleeps inside the callable
+        }
+        for (int k = 0; k < 100; k++)
+            delete[] new char[48]; // reuse whatever was freed
+    }
+    wait_until([] { return intact.load() + broken.load() == 20; }, "callables of destroyed timers");
+    CHECK_EQ(broken.load(), 0);
+    CHECK_EQ(intact.load(), 20);
     printf("time: ok\n");
 }
 
