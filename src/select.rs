@@ -87,15 +87,19 @@ impl Sel<'_> {
         }
     }
 
-    /// Go's selunlock, in reverse order.
+    /// Go's selunlock, in reverse order. When called by the M parking this
+    /// select, the final unlock can let a waker resume the goroutine, which
+    /// then returns and frees `cases` and `lockorder` (they live on its
+    /// stack): so a channel is unlocked at the lowest index of its run, and
+    /// nothing of `self` is read after the unlock at index 0.
     fn unlock(&self) {
-        let mut prev: *mut Chan = std::ptr::null_mut();
-        for &i in self.lockorder.iter().rev() {
-            let c = self.cases[i].chan;
-            if c != prev {
-                self.chan(i).lock.unlock();
-                prev = c;
+        let order = self.lockorder;
+        for k in (0..order.len()).rev() {
+            let c = self.cases[order[k]].chan;
+            if k > 0 && self.cases[order[k - 1]].chan == c {
+                continue;
             }
+            self.chan(order[k]).lock.unlock();
         }
     }
 }
