@@ -327,6 +327,12 @@ int64_t gort_chan_cap(const struct gort_chan *c);
 // that called `gort_init`, before `gort_mstart`) creates the main goroutine:
 // when it returns the process exits with status 0.
 //
+// A goroutine that has spawned 32 goroutines which have not started yet
+// gives way to them inside this call, and continues once each has run up
+// to its first block, yield or exit (spawn throttling: a loop that spawns
+// 100,000 goroutines keeps a few dozen stacks warm instead of 100,000
+// cold). Like every scheduling point, it may then resume on another thread.
+//
 // Returns the goroutine id (> 0), or GORT_EINVAL (`fn` is NULL),
 // GORT_ENOTINIT, GORT_ENOMEM (no memory for its stack; the runtime stays
 // usable).

@@ -110,7 +110,7 @@ fn schedinit(cfg: &Config, ncpu: u32, mode: Mode) -> Result<(), Error> {
     let sa = crate::stack::stackinit(cfg.stack_size, cfg.guard);
     crate::signal::initsig();
     let (procs, from) = cfg.procs.unwrap_or((ncpu, "ncpu"));
-    let allp: Box<[P]> = (0..procs).map(P::new).collect();
+    let allp: Box<[P]> = (0..procs).map(|id| P::new(id, procs)).collect();
     let coprimes = (1..=procs).filter(|&i| gcd(i, procs) == 1).collect();
     sched::publish(Box::new(Sched {
         lock: Mutex::new(Locked { pidle: Vec::with_capacity(procs as usize), midle: Vec::new(), allm: Vec::new() }),

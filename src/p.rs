@@ -48,6 +48,13 @@ pub(crate) struct P {
     pub preempt: AtomicBool,
     /// Owner sets non-null; thieves may only CAS it back to null.
     pub runnext: AtomicPtr<G>,
+    /// A goroutine that spawned a burst (see `spawnyield` in proc.rs),
+    /// waiting for its children in `newq` to start; runs right after them.
+    /// Owner sets non-null; thieves may CAS it back to null, like runnext.
+    pub throttled: AtomicPtr<G>,
+    /// The only P (GORT_MAXPROCS=1): no thief and no idle P can exist, so
+    /// the owner fills and empties `runnext` with plain loads and stores.
+    pub solo: bool,
     /// Runnable goroutines that have run before, FIFO. Owner only.
     pub runq: Worker<GPtr>,
     pub stealer: Stealer<GPtr>,
@@ -78,7 +85,7 @@ unsafe impl Sync for P {}
 unsafe impl Send for P {}
 
 impl P {
-    pub(crate) fn new(id: u32) -> P {
+    pub(crate) fn new(id: u32, nprocs: u32) -> P {
         let runq = Worker::new_fifo();
         let stealer = runq.stealer();
         let newq = Worker::new_lifo();
@@ -89,6 +96,8 @@ impl P {
             schedtick: AtomicU32::new(0),
             preempt: AtomicBool::new(false),
             runnext: AtomicPtr::new(std::ptr::null_mut()),
+            throttled: AtomicPtr::new(std::ptr::null_mut()),
+            solo: nprocs == 1,
             runq,
             stealer,
             newq,
@@ -130,7 +139,17 @@ pub(crate) const RUNQ_CAP: usize = 64;
 #[inline]
 pub(crate) fn runqput(pp: &P, gp: *mut G, next: bool) {
     let mut gp = gp;
-    if next {
+    if next && pp.solo {
+        // No other P: nobody steals runnext and wakep has no idle P to
+        // find, so neither the barrier below nor a locked instruction is
+        // needed (Release: the P may pass to another M, under sched.lock).
+        let old = pp.runnext.load(Ordering::Relaxed);
+        pp.runnext.store(gp, Ordering::Release);
+        if old.is_null() {
+            return;
+        }
+        gp = old;
+    } else if next {
         // A swap, i.e. a full barrier, not a plain store even when the slot is
         // empty: the callers go on to read npidle/nmspinning in wakep, and a
         // parking M re-checks our queues after publishing npidle (see
@@ -176,7 +195,10 @@ fn runqputslow(q: &Worker<GPtr>, gp: *mut G) {
 pub(crate) fn runqget(pp: &P, fair: bool) -> Option<(*mut G, bool)> {
     let next = pp.runnext.load(Ordering::Relaxed);
     if !next.is_null()
-        && pp.runnext.compare_exchange(next, std::ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed).is_ok()
+        && (pp.solo && {
+            pp.runnext.store(std::ptr::null_mut(), Ordering::Relaxed);
+            true
+        } || pp.runnext.compare_exchange(next, std::ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed).is_ok())
     {
         if !pp.preempt.load(Ordering::Relaxed) {
             return Some((next, true));
@@ -195,19 +217,35 @@ pub(crate) fn runqget(pp: &P, fair: bool) -> Option<(*mut G, bool)> {
         let g = if others_waiting { pp.runq.pop() } else { pp.newq.pop().or_else(|| pp.runq.pop()) };
         return g.map(|g| (g.0, false));
     }
-    let (first, second) = if fair { (&pp.runq, &pp.newq) } else { (&pp.newq, &pp.runq) };
     // is_empty is two inlined loads; pop is an out-of-line call.
-    if !first.is_empty() {
-        if let Some(g) = first.pop() {
-            return Some((g.0, false));
-        }
+    let pop = |q: &Worker<GPtr>| if q.is_empty() { None } else { q.pop().map(|g| (g.0, false)) };
+    if fair {
+        return pop(&pp.runq).or_else(|| pop(&pp.newq)).or_else(|| take_throttled(pp));
     }
-    second.pop().map(|g| (g.0, false))
+    pop(&pp.newq).or_else(|| take_throttled(pp)).or_else(|| pop(&pp.runq))
+}
+
+/// Takes the goroutine parked by `spawnyield`, once its children started.
+#[inline]
+fn take_throttled(pp: &P) -> Option<(*mut G, bool)> {
+    let gp = pp.throttled.load(Ordering::Relaxed);
+    if gp.is_null() {
+        return None;
+    }
+    if pp.solo {
+        pp.throttled.store(std::ptr::null_mut(), Ordering::Relaxed);
+    } else if pp.throttled.compare_exchange(gp, std::ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed).is_err() {
+        return None;
+    }
+    Some((gp, false))
 }
 
 /// Go's runqempty. Any thread; a snapshot.
 pub(crate) fn runqempty(pp: &P) -> bool {
-    pp.runnext.load(Ordering::Acquire).is_null() && pp.newq_stealer.is_empty() && pp.stealer.is_empty()
+    pp.runnext.load(Ordering::Acquire).is_null()
+        && pp.throttled.load(Ordering::Acquire).is_null()
+        && pp.newq_stealer.is_empty()
+        && pp.stealer.is_empty()
 }
 
 /// Go's runqsteal: moves about half of p2's queue to pp's and returns one G.
@@ -231,13 +269,17 @@ pub(crate) fn runqsteal(pp: &P, p2: &P, steal_runnext: bool) -> Option<*mut G> {
         }
     }
     if steal_runnext {
-        let next = p2.runnext.load(Ordering::Acquire);
-        if !next.is_null()
-            && p2.runnext.compare_exchange(next, std::ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed).is_ok()
-        {
-            P::bump(&pp.nsteals, 1);
-            P::bump(&pp.nstolen, 1);
-            return Some(next);
+        // Then the slots, throttled spawner first: its P is busy with a
+        // child that did not finish quickly, and it has more to spawn.
+        for slot in [&p2.throttled, &p2.runnext] {
+            let gp = slot.load(Ordering::Acquire);
+            if !gp.is_null()
+                && slot.compare_exchange(gp, std::ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed).is_ok()
+            {
+                P::bump(&pp.nsteals, 1);
+                P::bump(&pp.nstolen, 1);
+                return Some(gp);
+            }
         }
     }
     None

@@ -73,6 +73,8 @@ pub(crate) enum Post {
     Park(*mut G, ParkFn, *mut c_void),
     /// goexit0: the G is dead; recycle it with its stack.
     Gfput(*mut G),
+    /// spawnyield: the G waits in the P's `throttled` slot.
+    Throttle(*mut G),
 }
 
 /// Go's gopark unlockf.
@@ -108,6 +110,13 @@ fn run_post(mp: &'static M) {
         Post::None => {}
         Post::Runqput(gp) => runqput(mp.pp(), gp, false),
         Post::Gfput(gp) => gfput(mp.pp(), gp),
+        Post::Throttle(gp) => {
+            // Another spawner may be waiting already: it queues as a yield.
+            let old = mp.pp().throttled.swap(gp, Ordering::AcqRel);
+            if !old.is_null() {
+                runqput(mp.pp(), old, false);
+            }
+        }
         Post::Park(gp, unlockf, lock) => {
             // SAFETY: gp is saved and parked; unlockf is the primitive's own contract for publishing it.
             if !unsafe { unlockf(gp, lock) } {
@@ -366,7 +375,38 @@ pub(crate) fn newproc(fnc: GoFn, arg: *mut c_void, main: bool) -> Result<i64, Er
     if s.main_started.load(Ordering::Relaxed) {
         wakep();
     }
+    if on_goroutine && pp.newq.len() >= SPAWN_BURST {
+        // SAFETY: mp is non-null and runs a goroutine (on_goroutine).
+        let mp = unsafe { mref(mp) };
+        spawnyield(mp, mp.curg.get());
+    }
     Ok(goid)
+}
+
+/// Unstarted goroutines a P queues before their spawner gives way to them.
+const SPAWN_BURST: usize = crate::p::RUNQ_CAP / 2;
+
+/// No Go equivalent: a goroutine that spawns faster than its children
+/// start lets them start. Go's spawner runs on and its P's queue overflows
+/// to the global queue, so a loop spawning 100,000 goroutines holds 100,000
+/// stacks at once, most of them cold by the time they run. Here, once
+/// SPAWN_BURST children wait in `newq`, the spawner waits in `throttled`,
+/// served right after `newq` and before `runq`: the children run until
+/// they first block, yield or exit (exits hand their warm stacks to the
+/// next spawns), and then the spawner resumes ahead of every goroutine that
+/// was already running. It costs one switch per SPAWN_BURST spawns; the
+/// waiting spawner can be stolen by an idle P like `runnext`.
+#[cold]
+fn spawnyield(mp: &'static M, gp: *mut G) {
+    let pp = mp.pp();
+    let Some((next, inherit)) = runqget(pp, false) else { return };
+    // SAFETY: gp is the running goroutine of mp.
+    unsafe { gref(gp) }.status.store(GRUNNABLE, Ordering::Relaxed);
+    mp.post.set(Post::Throttle(gp));
+    execute(mp, pp, next, inherit);
+    // SAFETY: next is owned by us now.
+    let target = unsafe { gref(next) }.sched_sp.get();
+    switch_from(mp, gp, target);
 }
 
 /// Go's newproc1: readies a dead or fresh G to run fnc(arg).
@@ -748,6 +788,12 @@ fn initialised() -> bool {
 /// idle M is woken for it. In program mode, the first call (on the thread
 /// that called `gort_init`, before `gort_mstart`) creates the main goroutine:
 /// when it returns the process exits with status 0.
+///
+/// A goroutine that has spawned 32 goroutines which have not started yet
+/// gives way to them inside this call, and continues once each has run up
+/// to its first block, yield or exit (spawn throttling: a loop that spawns
+/// 100,000 goroutines keeps a few dozen stacks warm instead of 100,000
+/// cold). Like every scheduling point, it may then resume on another thread.
 ///
 /// Returns the goroutine id (> 0), or GORT_EINVAL (`fn` is NULL),
 /// GORT_ENOTINIT, GORT_ENOMEM (no memory for its stack; the runtime stays
