@@ -3,7 +3,8 @@
 #
 #   1. tools     installs what is missing (cmake, gcc, gdb, pkg-config, qemu-user,
 #                the aarch64 cross gcc/libc, the Rust aarch64 target)
-#   2. cargo     cargo test --release (unit tests, tests/header.rs, doc tests)
+#   2. cargo     cargo test --release (unit tests, tests/header.rs, doc tests),
+#                cargo clippy -D warnings when clippy is installed
 #   3. host      CMake build + install into build/host/stage, examples, the
 #                c-tests project built against the installed package (ctest),
 #                a pkg-config consumer
@@ -209,6 +210,18 @@ cargo_part() {
     failed="$(sed -nE 's/^test result: .* ([0-9]+) passed; ([0-9]+) failed.*/\2/p' "$logs/cargo-test.log" |
         awk '{s+=$1} END {print s+0}')"
     counts+=("cargo test: $passed passed, $failed failed")
+    # Lints, where the toolchain has them (rustup's default profile does).
+    if cargo clippy --version >/dev/null 2>&1; then
+        say "cargo clippy --release -- -D warnings"
+        if cargo clippy --release --locked -- -D warnings 2>&1 | tee "$logs/cargo-clippy.log"; then
+            counts+=("clippy: clean")
+        else
+            counts+=("clippy: warnings (see $logs/cargo-clippy.log)")
+            rc=1
+        fi
+    else
+        counts+=("clippy: not installed, skipped")
+    fi
     return "$rc"
 }
 

@@ -62,9 +62,9 @@ fn pop_batch(out: &mut [*mut G; BATCH]) -> usize {
     let n = unsafe { gref(head) }.batch_len.get() as usize;
     out[0] = head;
     let slots = batch_slots(head);
-    for i in 1..n {
+    for (i, o) in out.iter_mut().enumerate().take(n).skip(1) {
         // SAFETY: written by push_batch for this batch.
-        out[i] = unsafe { slots.add(i - 1).read() };
+        *o = unsafe { slots.add(i - 1).read() };
     }
     n
 }

@@ -146,8 +146,8 @@ unsafe fn selectgo(cases: &mut [gort_select_case], timeout_ns: i64) -> c_int {
     let mut lock_s = Scratch::new(n);
     let poll = poll_s.as_mut();
     let mut live = 0;
-    for i in 0..n {
-        if cases[i].chan.is_null() {
+    for (i, c) in cases.iter().enumerate() {
+        if c.chan.is_null() {
             continue;
         }
         let j = (fastrand() as usize) % (live + 1);

@@ -87,7 +87,7 @@ pub(crate) fn try_stacks() -> Option<&'static StackAlloc> {
 }
 
 fn round_up(n: usize, to: usize) -> usize {
-    (n + to - 1) / to * to
+    n.div_ceil(to) * to
 }
 
 /// Go's stackinit: sizes the units and picks the guard method.
