@@ -191,7 +191,7 @@ fn runqputslow(q: &Worker<GPtr>, gp: *mut G) {
 /// the time slice (true when taken from `runnext`). With `fair` (every
 /// 61st tick), `runq` is served before `newq`.
 /// Executed only by the owner P.
-#[inline]
+#[inline(always)]
 pub(crate) fn runqget(pp: &P, fair: bool) -> Option<(*mut G, bool)> {
     let next = pp.runnext.load(Ordering::Relaxed);
     if !next.is_null()
@@ -217,16 +217,29 @@ pub(crate) fn runqget(pp: &P, fair: bool) -> Option<(*mut G, bool)> {
         let g = if others_waiting { pp.runq.pop() } else { pp.newq.pop().or_else(|| pp.runq.pop()) };
         return g.map(|g| (g.0, false));
     }
+    let (first, second) = if fair { (&pp.runq, &pp.newq) } else { (&pp.newq, &pp.runq) };
     // is_empty is two inlined loads; pop is an out-of-line call.
-    let pop = |q: &Worker<GPtr>| if q.is_empty() { None } else { q.pop().map(|g| (g.0, false)) };
-    if fair {
-        return pop(&pp.runq).or_else(|| pop(&pp.newq)).or_else(|| take_throttled(pp));
+    if !first.is_empty() {
+        if let Some(g) = first.pop() {
+            return Some((g.0, false));
+        }
     }
-    pop(&pp.newq).or_else(|| take_throttled(pp)).or_else(|| pop(&pp.runq))
+    if !pp.throttled.load(Ordering::Relaxed).is_null() {
+        // The spawner follows newq: on fair ticks newq is `second`.
+        if fair && !second.is_empty() {
+            if let Some(g) = second.pop() {
+                return Some((g.0, false));
+            }
+        }
+        if let Some(r) = take_throttled(pp) {
+            return Some(r);
+        }
+    }
+    second.pop().map(|g| (g.0, false))
 }
 
 /// Takes the goroutine parked by `spawnyield`, once its children started.
-#[inline]
+#[cold]
 fn take_throttled(pp: &P) -> Option<(*mut G, bool)> {
     let gp = pp.throttled.load(Ordering::Relaxed);
     if gp.is_null() {

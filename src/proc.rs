@@ -73,8 +73,6 @@ pub(crate) enum Post {
     Park(*mut G, ParkFn, *mut c_void),
     /// goexit0: the G is dead; recycle it with its stack.
     Gfput(*mut G),
-    /// spawnyield: the G waits in the P's `throttled` slot.
-    Throttle(*mut G),
 }
 
 /// Go's gopark unlockf.
@@ -110,13 +108,6 @@ fn run_post(mp: &'static M) {
         Post::None => {}
         Post::Runqput(gp) => runqput(mp.pp(), gp, false),
         Post::Gfput(gp) => gfput(mp.pp(), gp),
-        Post::Throttle(gp) => {
-            // Another spawner may be waiting already: it queues as a yield.
-            let old = mp.pp().throttled.swap(gp, Ordering::AcqRel);
-            if !old.is_null() {
-                runqput(mp.pp(), old, false);
-            }
-        }
         Post::Park(gp, unlockf, lock) => {
             // SAFETY: gp is saved and parked; unlockf is the primitive's own contract for publishing it.
             if !unsafe { unlockf(gp, lock) } {
@@ -383,6 +374,19 @@ pub(crate) fn newproc(fnc: GoFn, arg: *mut c_void, main: bool) -> Result<i64, Er
     Ok(goid)
 }
 
+/// spawnyield's post-switch action: gp (saved, GRUNNABLE) waits in the
+/// `throttled` slot of `pp`, the P of the M that switched away from it.
+unsafe fn throttle_put(gp: *mut G, pp: *mut c_void) -> bool {
+    // SAFETY: pp is the P held by the M running this post-switch action.
+    let pp = unsafe { &*(pp as *const P) };
+    // Another spawner may be waiting already: it queues as a yield.
+    let old = pp.throttled.swap(gp, Ordering::AcqRel);
+    if !old.is_null() {
+        runqput(pp, old, false);
+    }
+    true
+}
+
 /// Unstarted goroutines a P queues before their spawner gives way to them.
 const SPAWN_BURST: usize = crate::p::RUNQ_CAP / 2;
 
@@ -402,7 +406,9 @@ fn spawnyield(mp: &'static M, gp: *mut G) {
     let Some((next, inherit)) = runqget(pp, false) else { return };
     // SAFETY: gp is the running goroutine of mp.
     unsafe { gref(gp) }.status.store(GRUNNABLE, Ordering::Relaxed);
-    mp.post.set(Post::Throttle(gp));
+    // A park whose unlock function queues gp in the slot: no extra Post
+    // variant (and no extra branch) on every switch for this rare case.
+    mp.post.set(Post::Park(gp, throttle_put, pp as *const P as *mut c_void));
     execute(mp, pp, next, inherit);
     // SAFETY: next is owned by us now.
     let target = unsafe { gref(next) }.sched_sp.get();
