@@ -128,6 +128,7 @@ fn schedinit(cfg: &Config, ncpu: u32, mode: Mode) -> Result<(), Error> {
         coprimes,
         main_started: AtomicBool::new(false),
         mode,
+        schedtrace: cfg.schedtrace,
         init_tid: os::gettid(),
         m0: Default::default(),
         sysmonwait: AtomicBool::new(false),

@@ -6,7 +6,8 @@
 //! |                 | process's affinity mask                                 |
 //! | `GORT_STACKSIZE`| usable bytes per goroutine stack, `k`/`m`/`g` suffixes |
 //! | `GORT_DEBUG`    | comma-separated `key=value`: `inittrace=1`,             |
-//! |                 | `guard=madvise|mprotect|canary` (force a guard method)  |
+//! |                 | `guard=madvise|mprotect|canary` (force a guard method), |
+//! |                 | `schedtrace=N`: a scheduler state line every N ms       |
 //!
 //! A malformed value makes `gort_init` fail with `GORT_EINVAL` and a line on
 //! stderr naming the variable: silently running with other settings than the
@@ -39,6 +40,9 @@ pub(crate) struct Config {
     pub stack_size: usize,
     pub inittrace: bool,
     pub guard: GuardPref,
+    /// Go's GODEBUG=schedtrace: print the scheduler state every this many
+    /// ms (0: off).
+    pub schedtrace: u32,
 }
 
 pub(crate) fn read() -> Result<Config, Error> {
@@ -70,6 +74,7 @@ pub(crate) fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Config, Erro
     };
     let mut inittrace = false;
     let mut guard = GuardPref::Auto;
+    let mut schedtrace = 0;
     if let Some(v) = nonempty("GORT_DEBUG") {
         for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (key, val) = item.split_once('=').unwrap_or((item, ""));
@@ -79,6 +84,12 @@ pub(crate) fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Config, Erro
                         "0" => false,
                         "1" => true,
                         _ => return Err(bad("GORT_DEBUG", &v, "inittrace=0 or inittrace=1")),
+                    }
+                }
+                "schedtrace" => {
+                    schedtrace = match val.parse::<u32>() {
+                        Ok(n) if n <= 3_600_000 => n,
+                        _ => return Err(bad("GORT_DEBUG", &v, "schedtrace=<ms>, 0 to 3600000")),
                     }
                 }
                 "guard" => {
@@ -94,7 +105,7 @@ pub(crate) fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Config, Erro
             }
         }
     }
-    Ok(Config { procs, stack_size, inittrace, guard })
+    Ok(Config { procs, stack_size, inittrace, guard, schedtrace })
 }
 
 /// "65536", "64k", "64K", "1m", "1g" (binary multiples).
@@ -129,7 +140,10 @@ mod tests {
     #[test]
     fn defaults() {
         let c = cfg(&[]).unwrap();
-        assert_eq!(c, Config { procs: None, stack_size: DEFAULT_STACK, inittrace: false, guard: GuardPref::Auto });
+        assert_eq!(
+            c,
+            Config { procs: None, stack_size: DEFAULT_STACK, inittrace: false, guard: GuardPref::Auto, schedtrace: 0 }
+        );
     }
 
     #[test]
@@ -164,6 +178,8 @@ mod tests {
         assert!(c.inittrace);
         assert_eq!(c.guard, GuardPref::Canary);
         assert_eq!(cfg(&[("GORT_DEBUG", "inittrace=yes")]), Err(Error::Inval));
+        assert_eq!(cfg(&[("GORT_DEBUG", "schedtrace=250")]).unwrap().schedtrace, 250);
+        assert_eq!(cfg(&[("GORT_DEBUG", "schedtrace=-1")]), Err(Error::Inval));
         assert_eq!(cfg(&[("GORT_DEBUG", "guard=steel")]), Err(Error::Inval));
     }
 }

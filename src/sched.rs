@@ -74,6 +74,8 @@ pub(crate) struct Sched {
     pub sleep_until: AtomicI64,
     /// Futex the timer sleeper waits on; bumped to wake it early.
     pub timerkick: AtomicU32,
+    /// GORT_DEBUG=schedtrace period in ms, 0 = off (see sysmon.rs).
+    pub schedtrace: u32,
 }
 
 static SCHED: AtomicPtr<Sched> = AtomicPtr::new(std::ptr::null_mut());

@@ -42,6 +42,8 @@ extern "C" fn sysmon_thread(_: *mut c_void) -> *mut c_void {
     let mut last_when = vec![0i64; n];
     let mut idle = 0u32;
     let mut delay = 20u64;
+    let start = nanotime();
+    let mut last_trace = start;
     loop {
         if idle == 0 {
             delay = 20;
@@ -49,11 +51,17 @@ extern "C" fn sysmon_thread(_: *mut c_void) -> *mut c_void {
             delay = (delay * 2).min(10_000);
         }
         usleep(delay);
+        if s.schedtrace > 0 && nanotime() - last_trace >= s.schedtrace as i64 * 1_000_000 {
+            last_trace = nanotime();
+            schedtrace(s, last_trace - start);
+        }
         if s.npidle.load(Ordering::SeqCst) == s.gomaxprocs {
             s.sysmonnote.clear();
             s.sysmonwait.store(true, Ordering::SeqCst);
             if s.npidle.load(Ordering::SeqCst) == s.gomaxprocs {
-                s.sysmonnote.tsleep(60_000_000_000);
+                // With schedtrace on, keep printing while idle (as Go does).
+                let nap = if s.schedtrace > 0 { s.schedtrace as i64 * 1_000_000 } else { 60_000_000_000 };
+                s.sysmonnote.tsleep(nap);
             }
             s.sysmonwait.store(false, Ordering::SeqCst);
             idle = 0;
@@ -78,4 +86,40 @@ extern "C" fn sysmon_thread(_: *mut c_void) -> *mut c_void {
         // sysmon likewise resets its back-off only when retake hands off Ps).
         idle += 1;
     }
+}
+
+/// Go's schedtrace: one line with the scheduler's state, e.g.
+/// `SCHED 1000ms: gomaxprocs=2 idleprocs=1 threads=4 spinningthreads=0
+/// idlethreads=2 globrunq=empty [p0 R next=1 new=0 run=3 thr=0] [p1 I ...]`
+/// (per P: R running / I idle, runnext filled, newq and runq lengths,
+/// throttled spawner). Read without locks: a snapshot, as in Go.
+fn schedtrace(s: &crate::sched::Sched, ms_since_start: i64) {
+    use std::fmt::Write;
+    let mut line = String::with_capacity(128 + 48 * s.allp.len());
+    let _ = write!(
+        line,
+        "SCHED {}ms: gomaxprocs={} idleprocs={} threads={} spinningthreads={} idlethreads={} goroutines={} globrunq={}",
+        ms_since_start / 1_000_000,
+        s.gomaxprocs,
+        s.npidle.load(Ordering::Relaxed),
+        s.mcount.load(Ordering::Relaxed),
+        s.nmspinning.load(Ordering::Relaxed),
+        s.nmidle.load(Ordering::Relaxed),
+        s.gcount(),
+        if s.runq.is_empty() { "empty" } else { "nonempty" },
+    );
+    for pp in s.allp.iter() {
+        let _ = write!(
+            line,
+            " [p{} {} next={} new={} run={} thr={}]",
+            pp.id,
+            if pp.status.load(Ordering::Relaxed) == PRUNNING { 'R' } else { 'I' },
+            !pp.runnext.load(Ordering::Relaxed).is_null() as u8,
+            pp.newq_stealer.len(),
+            pp.stealer.len(),
+            !pp.throttled.load(Ordering::Relaxed).is_null() as u8,
+        );
+    }
+    line.push('\n');
+    crate::os::write_stderr(&[&line]);
 }

@@ -191,10 +191,17 @@ pub extern "C" fn gort_mutex_lock(m: *mut gort_mutex) -> c_int {
         if unsafe { ai32(&(*m).state) }.compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok() {
             return GORT_OK;
         }
-        // SAFETY: as above.
-        unsafe { Mutex::from_c(m) }.lock_slow();
-        GORT_OK
+        mutex_lock_slow(m)
     })
+}
+
+/// Out of line so that the uncontended gort_mutex_lock needs no stack frame.
+#[cold]
+#[inline(never)]
+fn mutex_lock_slow(m: *mut gort_mutex) -> c_int {
+    // SAFETY: gort_mutex_lock checked m is non-null; the caller passes a live mutex.
+    unsafe { Mutex::from_c(m) }.lock_slow();
+    GORT_OK
 }
 
 /// Locks `m` if it is free and not in starvation mode. Returns GORT_OK,
