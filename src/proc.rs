@@ -627,10 +627,20 @@ pub(crate) fn startm(pp: Option<*mut P>, spinning: bool) {
     let pp = match pp.or_else(|| pidleget(&mut l)) {
         Some(pp) => pp,
         None => {
-            drop(l);
+            // Give the spinning token back *under* sched.lock, as Go's wakep
+            // does. Between our nmspinning CAS and this decrement other
+            // wakers see a spinning M and leave their work to it, although
+            // none exists. Done after unlocking, an M could meanwhile park
+            // (pidleput under the lock, re-check finds the queues empty) and
+            // a waker then see npidle > 0 but nmspinning == 1 and return: the
+            // work sat in the global queue with every M asleep
+            // (test_lib_mixed, 1 run in ~10 under qemu-aarch64). Under the
+            // lock, a waker that sees the parked M's npidle also sees this
+            // decrement (the lock orders it before that pidleput).
             if spinning {
                 s.nmspinning.fetch_sub(1, Ordering::SeqCst);
             }
+            drop(l);
             return;
         }
     };
@@ -646,7 +656,8 @@ pub(crate) fn startm(pp: Option<*mut P>, spinning: bool) {
         }
         None => {
             if newm(pp, spinning).is_err() {
-                pidleput(&mut s.locked(), pp);
+                let mut l = s.locked();
+                pidleput(&mut l, pp);
                 if spinning {
                     s.nmspinning.fetch_sub(1, Ordering::SeqCst);
                 }
