@@ -253,10 +253,24 @@ pub(crate) fn gosched(mp: &'static M, gp: *mut G) {
     // Timers run after the switch (switch_from); only when there is nothing
     // to switch to must they run here, or a goroutine yielding alone while it
     // waits for a timer would wait forever.
-    let picked = runqget_sched(pp).or_else(|| {
-        timercheck(pp);
-        runqget_sched(pp)
-    });
+    let picked = runqget_sched(pp)
+        .or_else(|| {
+            timercheck(pp);
+            runqget_sched(pp)
+        })
+        .or_else(|| {
+            // Nothing local: look at the other Ps, as Go's Gosched does (it
+            // goes through schedule and findrunnable). Without it, a yield
+            // loop on one P would spin beside a goroutine stranded on another
+            // P whose runner never yields (C code is not preempted); a
+            // thief that took the yielder off that P is enough to get there
+            // (test_parallel hit it under qemu-aarch64).
+            if pp.solo {
+                None
+            } else {
+                stealwork(mp, pp).map(|gp| (gp, false))
+            }
+        });
     let Some((next, inherit)) = picked else { return };
     // SAFETY: gp is the running goroutine of mp.
     unsafe { gref(gp) }.status.store(GRUNNABLE, Ordering::Relaxed);
@@ -844,7 +858,9 @@ pub extern "C" fn gort_go(fn_: Option<unsafe extern "C" fn(arg: *mut c_void)>, a
 ///
 /// On a goroutine: the next runnable goroutine of this P runs and the caller
 /// goes to the tail of the P's local run queue; if the P has nothing else to
-/// run, the caller continues at once. It may resume on another thread. Off
+/// run, it takes work from the global queue or another P's queues, and only
+/// if there is none anywhere the caller continues at once. It may resume on
+/// another thread. Off
 /// a goroutine (a host thread, or before `gort_mstart`) it yields the OS
 /// thread (`sched_yield`).
 ///
