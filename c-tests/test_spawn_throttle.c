@@ -18,6 +18,13 @@
  *    i - i % 33, as above), not behind the growing crowd of yielders
  *    (which would make the loop quadratic). Then the gate opens and all
  *    20,000 finish.
+ * 3. Still at 1 P: a spawn tree as in skynet, each node spawning 10
+ *    children and waiting for them on its own waitgroup, 100,000 leaves.
+ *    Throttling is per spawner (a node spawns only 10), so the tree runs
+ *    depth-first: at most 10 goroutines per level are alive, 60 in all with
+ *    the waiting ancestors; every leaf runs once. (An earlier throttle keyed
+ *    on the queue length alone parked spawners aside mid-tree and let the
+ *    tree expand breadth-first: 1.4 GB of stacks for skynet.)
  * A SIGALRM cap of 120 s turns a hang into a failure.
  */
 #define _GNU_SOURCE
@@ -51,6 +58,34 @@ static void yielder(void *arg) {
     while (!atomic_load(&gate))
         CHECK_OK(gort_yield());
     atomic_fetch_add(&finished, 1);
+}
+
+enum { FANOUT = 10, LEAVES = 100000 };
+static atomic_long leaves_ran, tree_max_live;
+
+struct subtree {
+    gort_waitgroup *parent; /* Done() when this subtree has finished */
+    long size;              /* leaves below */
+};
+
+static void node(void *arg) {
+    const struct subtree *me = arg;
+    long live = gort_numgoroutine();
+    long prev = atomic_load(&tree_max_live);
+    while (live > prev && !atomic_compare_exchange_weak(&tree_max_live, &prev, live)) {
+    }
+    if (me->size == 1) {
+        atomic_fetch_add(&leaves_ran, 1);
+    } else {
+        /* The children share one descriptor on this stack: we wait for them. */
+        gort_waitgroup wg = GORT_WAITGROUP_INIT;
+        struct subtree kids = {&wg, me->size / FANOUT};
+        CHECK_OK(gort_waitgroup_add(&wg, FANOUT));
+        for (int i = 0; i < FANOUT; i++)
+            CHECK(gort_go(node, &kids) > 0);
+        CHECK_OK(gort_waitgroup_wait(&wg));
+    }
+    CHECK_OK(gort_waitgroup_done(me->parent));
 }
 
 static void check_burst(long i, long got) {
@@ -95,6 +130,15 @@ static void main_g(void *arg) {
         CHECK_OK(gort_yield());
     CHECK_EQ(atomic_load(&started), N2);
     printf("part 2: %d yielding children, spawner resumed after every burst\n", N2);
+
+    gort_waitgroup root_wg = GORT_WAITGROUP_INIT;
+    struct subtree root = {&root_wg, LEAVES};
+    CHECK_OK(gort_waitgroup_add(&root_wg, 1));
+    CHECK(gort_go(node, &root) > 0);
+    CHECK_OK(gort_waitgroup_wait(&root_wg));
+    CHECK_EQ(atomic_load(&leaves_ran), LEAVES);
+    CHECK(atomic_load(&tree_max_live) <= 60);
+    printf("part 3: spawn tree of %d leaves, at most %ld goroutines alive\n", LEAVES, atomic_load(&tree_max_live));
     exit(0);
 }
 

@@ -68,6 +68,9 @@ pub(crate) struct G {
     pub is_main: Cell<bool>,
     /// Has run at least once (decides newq vs runq, see p.rs).
     pub started: Cell<bool>,
+    /// Goroutines this G spawned since it last gave way to them
+    /// (`spawnyield`); only a G that spawns in bursts is throttled.
+    pub spawned: Cell<u32>,
     /// Value handed over by `goready` to the parked goroutine (Go's param).
     pub param: Cell<*mut c_void>,
 }

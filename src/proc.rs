@@ -380,10 +380,21 @@ pub(crate) fn newproc(fnc: GoFn, arg: *mut c_void, main: bool) -> Result<i64, Er
     if s.main_started.load(Ordering::Relaxed) {
         wakep();
     }
-    if on_goroutine && pp.newq.len() >= SPAWN_BURST {
+    if on_goroutine {
         // SAFETY: mp is non-null and runs a goroutine (on_goroutine).
         let mp = unsafe { mref(mp) };
-        spawnyield(mp, mp.curg.get());
+        let cur = mp.curg.get();
+        // SAFETY: cur is the running goroutine, ours.
+        let c = unsafe { gref(cur) };
+        let n = c.spawned.get() + 1;
+        c.spawned.set(n);
+        // Only a burst from one spawner: a spawn tree (skynet: ten children
+        // per node) fills newq with many spawners' children, each of which
+        // must keep running depth-first, not be parked aside.
+        if n >= SPAWN_BURST as u32 && pp.newq.len() >= SPAWN_BURST && pp.throttled.load(Ordering::Relaxed).is_null() {
+            c.spawned.set(0);
+            spawnyield(mp, cur);
+        }
     }
     Ok(goid)
 }
@@ -436,6 +447,7 @@ fn newproc1(gp: *mut G, fnc: GoFn, arg: *mut c_void, goid: i64, main: bool) {
     g.goid.set(goid);
     g.is_main.set(main);
     g.started.set(false);
+    g.spawned.set(0);
     g.fnc.set(Some(fnc));
     g.arg.set(arg);
     g.param.set(std::ptr::null_mut());

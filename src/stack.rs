@@ -183,6 +183,7 @@ impl StackAlloc {
                 arg: Cell::new(std::ptr::null_mut()),
                 is_main: Cell::new(false),
                 started: Cell::new(false),
+                spawned: Cell::new(0),
                 param: Cell::new(std::ptr::null_mut()),
             });
         }
