@@ -327,7 +327,7 @@ int64_t gort_chan_cap(const struct gort_chan *c);
 // that called `gort_init`, before `gort_mstart`) creates the main goroutine:
 // when it returns the process exits with status 0.
 //
-// A goroutine that has spawned 32 goroutines which have not started yet
+// A goroutine that has spawned 32 goroutines in a row that have not started
 // gives way to them inside this call, and continues once each has run up
 // to its first block, yield or exit (spawn throttling: a loop that spawns
 // 100,000 goroutines keeps a few dozen stacks warm instead of 100,000
