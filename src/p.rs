@@ -65,6 +65,8 @@ pub(crate) struct P {
     /// that taking one does not touch the (cold) G itself.
     pub gfree: std::cell::UnsafeCell<[*mut G; crate::gfree::LOCAL_MAX]>,
     pub gfree_n: Cell<u32>,
+    /// Yields that found nothing local (gosched steals on every 32nd).
+    pub lone_yields: Cell<u32>,
     /// Owner only.
     pub goidcache: Cell<i64>,
     pub goidcacheend: Cell<i64>,
@@ -104,6 +106,7 @@ impl P {
             newq_stealer,
             gfree: std::cell::UnsafeCell::new([std::ptr::null_mut(); crate::gfree::LOCAL_MAX]),
             gfree_n: Cell::new(0),
+            lone_yields: Cell::new(0),
             goidcache: Cell::new(0),
             goidcacheend: Cell::new(0),
             ncreated: AtomicI64::new(0),

@@ -246,6 +246,9 @@ fn park_switch(mp: &'static M, gp: *mut G, post: Post) -> &'static M {
     switch_from(mp, gp, target)
 }
 
+/// A yield with nothing local looks at other Ps once in this many.
+const LONE_YIELD_STEAL: u32 = 32;
+
 /// Go's goyield (gort_yield on a goroutine): let the next local G run, and
 /// queue gp at the tail. When the P has nothing else, gp simply continues.
 pub(crate) fn gosched(mp: &'static M, gp: *mut G) {
@@ -265,7 +268,12 @@ pub(crate) fn gosched(mp: &'static M, gp: *mut G) {
             // P whose runner never yields (C code is not preempted); a
             // thief that took the yielder off that P is enough to get there
             // (test_parallel hit it under qemu-aarch64).
-            if pp.solo {
+            // Only every LONE_YIELD_STEAL-th lone yield: a steal attempt
+            // costs ~100 ns of fences on empty deques, and two goroutines
+            // yielding alone on two Ps would pay it on every yield.
+            let n = pp.lone_yields.get().wrapping_add(1);
+            pp.lone_yields.set(n);
+            if pp.solo || n % LONE_YIELD_STEAL != 0 {
                 None
             } else {
                 stealwork(mp, pp).map(|gp| (gp, false))
