@@ -878,8 +878,8 @@ pub extern "C" fn gort_go(fn_: Option<unsafe extern "C" fn(arg: *mut c_void)>, a
 ///
 /// On a goroutine: the next runnable goroutine of this P runs and the caller
 /// goes to the tail of the P's local run queue; if the P has nothing else to
-/// run, it takes work from the global queue or another P's queues, and only
-/// if there is none anywhere the caller continues at once. It may resume on
+/// run, it takes work from the global queue (and, every 32nd time, from
+/// another P's queues); only if there is none the caller continues at once. It may resume on
 /// another thread. Off
 /// a goroutine (a host thread, or before `gort_mstart`) it yields the OS
 /// thread (`sched_yield`).
