@@ -122,4 +122,43 @@ static inline int check_run_self(char *const args[], char *const env_add[], char
     return status;
 }
 
+
+/* The whole main() of every test_example_* test: with "run" as argv[1] it is
+ * the child and runs the example's own main (renamed example_main) with its
+ * stdout joined to stderr; otherwise it re-executes itself at GORT_MAXPROCS
+ * 1, 2 and 4 and fails unless each run exits 0 and printed every line of
+ * `expected`. `label` names the example in failure messages, `test` the
+ * test in its final line. */
+typedef int (*check_example_fn)(int argc, char **argv);
+static inline int check_example_main(int argc, char **argv, const char *label, const char *test,
+                                     check_example_fn example_main, const char *const expected[],
+                                     size_t nexpected) {
+    if (argc > 1 && !strcmp(argv[1], "run")) {
+        dup2(2, 1); /* the example's stdout goes to the parent's pipe too */
+        char *example_argv[] = {argv[0], NULL};
+        return example_main(1, example_argv);
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    static const char *const procs[] = {"GORT_MAXPROCS=1", "GORT_MAXPROCS=2", "GORT_MAXPROCS=4"};
+    for (int i = 0; i < 3; i++) {
+        static char out[1 << 16];
+        char *args[] = {(char *)"run", NULL};
+        char *env[] = {(char *)procs[i], NULL};
+        int64_t t0 = check_now_ns();
+        int st = check_run_self(args, env, out, sizeof out);
+        int ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+        for (size_t k = 0; k < nexpected; k++)
+            if (!strstr(out, expected[k])) {
+                fprintf(stderr, "missing \"%s\"\n", expected[k]);
+                ok = 0;
+            }
+        if (!ok)
+            fprintf(stderr, "%s with %s: status 0x%x; output:\n%s\n", label, procs[i], st, out);
+        CHECK(ok);
+        printf("--- %s (%.0f ms)\n%s", procs[i], (check_now_ns() - t0) / 1e6, out);
+    }
+    printf("%s: ok\n", test);
+    return 0;
+}
+
 #endif

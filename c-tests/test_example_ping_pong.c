@@ -32,30 +32,6 @@ static const char *const expected[] = {
 };
 
 int main(int argc, char **argv) {
-    if (argc > 1 && !strcmp(argv[1], "run")) {
-        dup2(2, 1); /* the example's stdout goes to the parent's pipe too */
-        char *example_argv[] = {argv[0], NULL};
-        return example_main(1, example_argv);
-    }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    static const char *const procs[] = {"GORT_MAXPROCS=1", "GORT_MAXPROCS=2", "GORT_MAXPROCS=4"};
-    for (int i = 0; i < 3; i++) {
-        static char out[1 << 16];
-        char *args[] = {(char *)"run", NULL};
-        char *env[] = {(char *)procs[i], NULL};
-        int64_t t0 = check_now_ns();
-        int st = check_run_self(args, env, out, sizeof out);
-        int ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-        for (size_t k = 0; k < sizeof expected / sizeof expected[0]; k++)
-            if (!strstr(out, expected[k])) {
-                fprintf(stderr, "missing \"%s\"\n", expected[k]);
-                ok = 0;
-            }
-        if (!ok)
-            fprintf(stderr, "ping_pong with %s: status 0x%x; output:\n%s\n", procs[i], st, out);
-        CHECK(ok);
-        printf("--- %s (%.0f ms)\n%s", procs[i], (check_now_ns() - t0) / 1e6, out);
-    }
-    printf("test_example_ping_pong: ok\n");
-    return 0;
+    return check_example_main(argc, argv, "ping_pong", "test_example_ping_pong", example_main, expected,
+                              sizeof expected / sizeof expected[0]);
 }
