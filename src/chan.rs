@@ -153,9 +153,8 @@ impl Chan {
         if dst.is_null() || src.is_null() {
             return;
         }
-        // SAFETY: both point to elem_size bytes (the caller's element or a
-        // buffer slot), possibly unaligned; they never overlap. The common
-        // sizes are copied inline rather than through a memcpy call.
+        // The common sizes are copied inline rather than through a memcpy call.
+        // SAFETY: both point to elem_size bytes (the caller's element or a buffer slot), possibly unaligned, never overlapping.
         unsafe {
             match self.elem_size {
                 0 => {}

@@ -412,11 +412,10 @@ pub(crate) fn newproc(fnc: GoFn, arg: *mut c_void, main: bool) -> Result<i64, Er
 unsafe fn throttle_put(gp: *mut G, pp: *mut c_void) -> bool {
     // SAFETY: pp is the P held by the M running this post-switch action.
     let pp = unsafe { &*(pp as *const P) };
-    // Another spawner may be waiting already: it queues as a yield.
-    let old = pp.throttled.swap(gp, Ordering::AcqRel);
-    if !old.is_null() {
-        runqput(pp, old, false);
-    }
+    // newproc saw the slot empty, only this P's owner fills it, and nothing
+    // ran on this P since: it is still empty (thieves only clear it).
+    debug_assert!(pp.throttled.load(Ordering::Relaxed).is_null());
+    pp.throttled.store(gp, Ordering::Release);
     true
 }
 

@@ -98,8 +98,7 @@ pub(crate) fn try_sched() -> Option<&'static Sched> {
 pub(crate) fn sched() -> &'static Sched {
     let s = SCHED.load(Ordering::Acquire);
     debug_assert!(!s.is_null(), "sched: runtime not initialised");
-    // SAFETY: callers run after schedinit (see above), which set SCHED to a
-    // leaked Box that is never freed.
+    // SAFETY: callers run after schedinit (see above), which set SCHED to a leaked Box that is never freed.
     unsafe { &*s }
 }
 

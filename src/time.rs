@@ -370,9 +370,9 @@ struct TimedPark {
 }
 
 unsafe fn timedpark_unlock(gp: *mut G, arg: *mut c_void) -> bool {
-    // SAFETY: arg is the TimedPark on the parked goroutine's stack; it stays
-    // valid until the caller's locks are released below (a waker needs them
-    // to dequeue us, and our own timeout path needs them to finish).
+    // A waker needs the caller's locks to dequeue us, and our own timeout
+    // path needs them to finish, so tp outlives this function's use of it.
+    // SAFETY: arg is the TimedPark on the parked goroutine's stack, valid until the caller's locks are released below.
     let tp = unsafe { &*(arg as *const TimedPark) };
     let (inner, inner_arg) = (tp.inner, tp.inner_arg);
     // Arm first, unlock last: once unlocked, a waker may run the goroutine
@@ -381,8 +381,7 @@ unsafe fn timedpark_unlock(gp: *mut G, arg: *mut c_void) -> bool {
     // waiter sits there. The goroutine is saved already, so firing at once
     // is fine.
     addtimer(&tp.timer, tp.when);
-    // SAFETY: the caller's own unlock function and argument; tp is not
-    // touched after this.
+    // SAFETY: the caller's own unlock function and argument; tp is not touched after this.
     unsafe { inner(gp, inner_arg) }
 }
 
