@@ -28,11 +28,20 @@ using namespace std::chrono_literals;
 static int child(const std::string &mode) {
     return gort::run(0, nullptr, [mode] {
         gort::chan<int> never;
+        // The throwing goroutine waits until its id is printed: with 2 Ps
+        // another P may otherwise start it, and abort the process, first.
+        gort::chan<int> go_ahead(1);
         int64_t id;
         if (mode == "std")
-            id = gort::go([] { throw std::runtime_error("boom 42"); });
+            id = gort::go([go_ahead] {
+                (void)go_ahead.recv();
+                throw std::runtime_error("boom 42");
+            });
         else if (mode == "other")
-            id = gort::go([] { throw 42; });
+            id = gort::go([go_ahead] {
+                (void)go_ahead.recv();
+                throw 42;
+            });
         else {
             gort::chan<int> done;
             id = gort::go([done] {
@@ -49,6 +58,7 @@ static int child(const std::string &mode) {
         }
         fprintf(stderr, "SPAWNED %lld\n", (long long)id);
         fflush(stderr);
+        go_ahead.send(1);
         int dummy = 0;
         never.recv_for(dummy, 30s); // the goroutine runs and terminates the process first
         fprintf(stderr, "MAIN CONTINUED\n");
