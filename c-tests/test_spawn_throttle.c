@@ -16,8 +16,13 @@
  *    opens. Each burst of children goes to the run queue once it yielded;
  *    the spawner must still resume right after each burst (started ==
  *    i - i % 33, as above), not behind the growing crowd of yielders
- *    (which would make the loop quadratic). Then the gate opens and all
- *    20,000 finish.
+ *    (which would make the loop quadratic). Nor may the run queue wait for
+ *    the whole loop: between two bursts exactly 64 goroutines of the run
+ *    queue run once (the spawner's credit) besides the 33 new children
+ *    (which have yielded into the run queue by then, even in the first
+ *    burst), so the yield turns counted between bursts are 97, plus at most 8
+ *    for fair ticks (every 61st) and a sysmon demotion. Then the gate
+ *    opens and all 20,000 finish.
  * 3. Still at 1 P: a spawn tree as in skynet, each node spawning 10
  *    children and waiting for them on its own waitgroup, 100,000 leaves.
  *    Throttling is per spawner (a node spawns only 10), so the tree runs
@@ -30,12 +35,13 @@
 #define _GNU_SOURCE
 #include "check.h"
 
+#include <limits.h>
 #include <signal.h>
 #include <stdatomic.h>
 
-enum { N1 = 100000, N2 = 20000, BURST = 33 };
+enum { N1 = 100000, N2 = 20000, BURST = 33, CREDIT = 64 };
 
-static atomic_long started, finished;
+static atomic_long started, finished, turns;
 static atomic_int gate;
 static unsigned char ran[N1];
 
@@ -55,8 +61,10 @@ static void quick(void *arg) {
 static void yielder(void *arg) {
     (void)arg;
     atomic_fetch_add(&started, 1);
-    while (!atomic_load(&gate))
+    while (!atomic_load(&gate)) {
+        atomic_fetch_add(&turns, 1);
         CHECK_OK(gort_yield());
+    }
     atomic_fetch_add(&finished, 1);
 }
 
@@ -120,16 +128,29 @@ static void main_g(void *arg) {
     printf("part 1: %d children, at most %ld goroutines alive, %ld stacks made\n", N1, max_live, stacks);
 
     atomic_store(&started, 0);
+    long last_turns = 0, min_delta = LONG_MAX, max_delta = 0;
     for (long i = 1; i <= N2; i++) {
         CHECK(gort_go(yielder, NULL) > 0);
         check_burst(i, atomic_load(&started));
+        if (i % BURST == 0) {
+            long t = atomic_load(&turns), delta = t - last_turns;
+            last_turns = t;
+            if (delta < BURST + CREDIT || delta > BURST + CREDIT + 8) {
+                fprintf(stderr, "after gort_go #%ld: %ld yield turns since the last burst, want %d..%d\n", i,
+                        delta, BURST + CREDIT, BURST + CREDIT + 8);
+                _exit(1);
+            }
+            min_delta = delta < min_delta ? delta : min_delta;
+            max_delta = delta > max_delta ? delta : max_delta;
+        }
     }
     CHECK_EQ(gort_numgoroutine(), N2 + 1);
     atomic_store(&gate, 1);
     while (atomic_load(&finished) < N2)
         CHECK_OK(gort_yield());
     CHECK_EQ(atomic_load(&started), N2);
-    printf("part 2: %d yielding children, spawner resumed after every burst\n", N2);
+    printf("part 2: %d yielding children, spawner resumed after every burst, %ld..%ld yield turns between bursts\n",
+           N2, min_delta, max_delta);
 
     gort_waitgroup root_wg = GORT_WAITGROUP_INIT;
     struct subtree root = {&root_wg, LEAVES};

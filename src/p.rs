@@ -12,7 +12,10 @@
 //!    the tree (Go's FIFO expands it breadth-first). Thieves take the
 //!    *oldest* unstarted goroutine, the root of the biggest untouched
 //!    subtree.
-//! 3. `runq`: every other runnable goroutine (yielded, readied, demoted),
+//! 3. `throttled`: a spawner that gave way to a burst of its children
+//!    (`spawnyield` in proc.rs), once `newq` is empty and at most
+//!    `throttle_credit` goroutines of `runq` ran after the burst.
+//! 4. `runq`: every other runnable goroutine (yielded, readied, demoted),
 //!    FIFO as in Go, so goroutines that yield take turns.
 //!
 //! Every 61st tick the order is global queue, `runq`, `newq`: neither
@@ -52,6 +55,9 @@ pub(crate) struct P {
     /// waiting for its children in `newq` to start; runs right after them.
     /// Owner sets non-null; thieves may CAS it back to null, like runnext.
     pub throttled: AtomicPtr<G>,
+    /// While a spawner waits in `throttled`: how many more goroutines of
+    /// `runq` may run before it (see `runqget`). Owner only.
+    pub throttle_credit: Cell<u32>,
     /// The only P (GORT_MAXPROCS=1): no thief and no idle P can exist, so
     /// the owner fills and empties `runnext` with plain loads and stores.
     pub solo: bool,
@@ -99,6 +105,7 @@ impl P {
             preempt: AtomicBool::new(false),
             runnext: AtomicPtr::new(std::ptr::null_mut()),
             throttled: AtomicPtr::new(std::ptr::null_mut()),
+            throttle_credit: Cell::new(0),
             solo: nprocs == 1,
             runq,
             stealer,
@@ -228,8 +235,18 @@ pub(crate) fn runqget(pp: &P, fair: bool) -> Option<(*mut G, bool)> {
         }
     }
     if !pp.throttled.load(Ordering::Relaxed).is_null() {
-        // The spawner follows newq: on fair ticks newq is `second`.
-        if fair && !second.is_empty() {
+        if fair {
+            // The spawner follows newq, which is `second` on fair ticks.
+            if let Some(g) = second.pop() {
+                return Some((g.0, false));
+            }
+        } else if pp.throttle_credit.get() > 0 && !second.is_empty() {
+            // newq is empty. The spawner resumes after at most
+            // SPAWN_BURST of the goroutines already in runq: those readied
+            // meanwhile (a timer's sleepers, a channel's receivers) do not
+            // wait for the whole spawn loop, and yielders that keep the
+            // runq full cannot make the loop quadratic.
+            pp.throttle_credit.set(pp.throttle_credit.get() - 1);
             if let Some(g) = second.pop() {
                 return Some((g.0, false));
             }

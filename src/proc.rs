@@ -415,9 +415,13 @@ unsafe fn throttle_put(gp: *mut G, pp: *mut c_void) -> bool {
     // newproc saw the slot empty, only this P's owner fills it, and nothing
     // ran on this P since: it is still empty (thieves only clear it).
     debug_assert!(pp.throttled.load(Ordering::Relaxed).is_null());
+    pp.throttle_credit.set(THROTTLE_CREDIT);
     pp.throttled.store(gp, Ordering::Release);
     true
 }
+
+/// Goroutines of `runq` that may run between a burst and its spawner.
+const THROTTLE_CREDIT: u32 = 2 * SPAWN_BURST as u32;
 
 /// Unstarted goroutines a P queues before their spawner gives way to them.
 const SPAWN_BURST: usize = crate::p::RUNQ_CAP / 2;
@@ -426,12 +430,13 @@ const SPAWN_BURST: usize = crate::p::RUNQ_CAP / 2;
 /// start lets them start. Go's spawner runs on and its P's queue overflows
 /// to the global queue, so a loop spawning 100,000 goroutines holds 100,000
 /// stacks at once, most of them cold by the time they run. Here, once
-/// SPAWN_BURST children wait in `newq`, the spawner waits in `throttled`,
-/// served right after `newq` and before `runq`: the children run until
-/// they first block, yield or exit (exits hand their warm stacks to the
-/// next spawns), and then the spawner resumes ahead of every goroutine that
-/// was already running. It costs one switch per SPAWN_BURST spawns; the
-/// waiting spawner can be stolen by an idle P like `runnext`.
+/// SPAWN_BURST children wait in `newq`, the spawner waits in `throttled`:
+/// the children run until they first block, yield or exit (exits hand
+/// their warm stacks to the next spawns), then at most THROTTLE_CREDIT
+/// goroutines of `runq`, then the spawner, so that neither the spawner nor
+/// goroutines readied meanwhile wait without bound. It costs one switch
+/// per SPAWN_BURST spawns; the waiting spawner can be stolen by an idle P
+/// like `runnext`.
 #[cold]
 fn spawnyield(mp: &'static M, gp: *mut G) {
     let pp = mp.pp();
@@ -543,6 +548,14 @@ fn findrunnable(mp: &'static M) -> (*mut G, bool) {
             }
         }
 
+        // A timer due within TIMER_SPIN_NS: keep the P and poll for it.
+        // Giving the P back and sleeping on a futex costs more than that on
+        // a virtual machine (wake-up latency and the hand-over of the P),
+        // and every goroutine the timer readies would be as late.
+        if timer_soon() {
+            std::hint::spin_loop();
+            continue;
+        }
         // Nothing to do: give the P back, stop spinning, re-check, sleep.
         {
             let mut l = s.locked();
@@ -582,6 +595,20 @@ fn findrunnable(mp: &'static M) -> (*mut G, bool) {
         }
         stopm(mp);
     }
+}
+
+/// An idle M keeps its P and polls, rather than sleeping, for a timer due
+/// within this many ns.
+const TIMER_SPIN_NS: i64 = 20_000;
+
+/// Whether some P's earliest timer is due within TIMER_SPIN_NS, or became
+/// due less than TIMER_SPIN_NS ago (after findrunnable's last pass over the
+/// timers: the next pass runs it). One overdue for longer is still listed
+/// although every pass saw it (its owner is changing it right now), and
+/// polling for it must not turn into spinning for ever.
+fn timer_soon() -> bool {
+    let next = crate::time::earliest();
+    next != 0 && (next - crate::os::nanotime()).abs() < TIMER_SPIN_NS
 }
 
 /// Takes an idle P for mp (after the timer sleeper woke). False if none.
