@@ -9,9 +9,15 @@
  * gort_swap's convention is not the C ABI: it preserves only rbx, rbp (x19,
  * x29 on aarch64) and the stack pointer. swap() below therefore declares
  * every other register clobbered, as src/arch.rs does with clobber_abi("C")
- * plus r12-r15 (x20-x28, v8-v15); on x86_64 it also steps over the red zone,
- * which the caller's frame may use, before the call pushes its return
- * address.
+ * plus r12-r15 (x20-x28, v8-v15). On x86_64 the call pushes its return
+ * address into the caller's red zone, so this file is built with
+ * -mno-red-zone (benches/CMakeLists.txt defines GORT_BENCH_NO_RED_ZONE with
+ * it): the compiler then keeps nothing below the stack pointer, as rustc
+ * does around src/arch.rs's asm! (no `nostack` option). Stepping over the
+ * red zone inside the asm instead (lea -128(%rsp) before the call, lea 128
+ * after) cost 0.5 ns per switch here (2.1 against 1.6 ns, ten alternating
+ * runs): the runtime's switch has no such instructions, so neither may the
+ * benchmark.
  *
  * Result: ns per one-way switch (-n round trips = 2n switches per run).
  * Checked: every value handed over arrived: each side passes its iteration
@@ -29,6 +35,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#if defined(__x86_64__) && !defined(GORT_BENCH_NO_RED_ZONE)
+#error "bench_switch.c must be built with -mno-red-zone -DGORT_BENCH_NO_RED_ZONE (see above)"
+#endif
 
 /* From asm/<arch>.S; called only through swap(). */
 extern void gort_swap(void);
@@ -48,9 +58,7 @@ static inline __attribute__((always_inline)) uintptr_t swap(uintptr_t *save, uin
     register uintptr_t rsi __asm__("rsi") = resume;
     register uintptr_t rdx __asm__("rdx") = handoff;
     uintptr_t ret;
-    __asm__ volatile("lea -128(%%rsp), %%rsp\n\t"
-                     "call gort_swap\n\t"
-                     "lea 128(%%rsp), %%rsp"
+    __asm__ volatile("call gort_swap"
                      : "=a"(ret), "+r"(rdi), "+r"(rsi), "+r"(rdx)
                      :
                      : "rcx", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15",
