@@ -36,6 +36,10 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, Ordering};
 pub(crate) const PIDLE: u32 = 0;
 pub(crate) const PRUNNING: u32 = 1;
 
+/// Every this many time slices a P looks at the global queue and `runq`
+/// first (Go's 61: prime, so it does not beat with other periods).
+pub(crate) const FAIR_TICKS: u32 = 61;
+
 /// Go's _GoidCacheBatch: goids are taken from the global counter in batches
 /// so that spawning does not contend on one cache line.
 pub(crate) const GOID_BATCH: i64 = 16;
@@ -47,6 +51,10 @@ pub(crate) struct P {
     pub status: AtomicU32,
     /// Incremented by the owner at each new time slice; read by sysmon.
     pub schedtick: AtomicU32,
+    /// Ticks left until the next fair tick (every FAIR_TICKS-th `schedtick`,
+    /// Go's `schedtick%61 == 0`); 0 during a fair tick. A countdown, not a
+    /// modulo, because the scheduler tests it twice per switch. Owner only.
+    pub fairtick: Cell<u32>,
     /// Set by sysmon when the current time slice exceeded 10 ms.
     pub preempt: AtomicBool,
     /// Owner sets non-null; thieves may only CAS it back to null.
@@ -93,6 +101,12 @@ unsafe impl Sync for P {}
 unsafe impl Send for P {}
 
 impl P {
+    /// Whether this time slice is a fair tick (see `fairtick`).
+    #[inline(always)]
+    pub(crate) fn fair(&self) -> bool {
+        self.fairtick.get() == 0
+    }
+
     pub(crate) fn new(id: u32, nprocs: u32) -> P {
         let runq = Worker::new_fifo();
         let stealer = runq.stealer();
@@ -102,6 +116,7 @@ impl P {
             id,
             status: AtomicU32::new(PIDLE),
             schedtick: AtomicU32::new(0),
+            fairtick: Cell::new(0),
             preempt: AtomicBool::new(false),
             runnext: AtomicPtr::new(std::ptr::null_mut()),
             throttled: AtomicPtr::new(std::ptr::null_mut()),
@@ -227,35 +242,47 @@ pub(crate) fn runqget(pp: &P, fair: bool) -> Option<(*mut G, bool)> {
         let g = if others_waiting { pp.runq.pop() } else { pp.newq.pop().or_else(|| pp.runq.pop()) };
         return g.map(|g| (g.0, false));
     }
-    let (first, second) = if fair { (&pp.runq, &pp.newq) } else { (&pp.newq, &pp.runq) };
+    if fair {
+        return runqget_fair(pp);
+    }
     // is_empty is two inlined loads; pop is an out-of-line call.
-    if !first.is_empty() {
-        if let Some(g) = first.pop() {
+    if !pp.newq.is_empty() {
+        if let Some(g) = pp.newq.pop() {
             return Some((g.0, false));
         }
     }
     if !pp.throttled.load(Ordering::Relaxed).is_null() {
-        if fair {
-            // The spawner follows newq, which is `second` on fair ticks.
-            if let Some(g) = second.pop() {
-                return Some((g.0, false));
-            }
-        } else if pp.throttle_credit.get() > 0 && !second.is_empty() {
-            // newq is empty. The spawner resumes after at most
-            // SPAWN_BURST of the goroutines already in runq: those readied
-            // meanwhile (a timer's sleepers, a channel's receivers) do not
-            // wait for the whole spawn loop, and yielders that keep the
-            // runq full cannot make the loop quadratic.
-            pp.throttle_credit.set(pp.throttle_credit.get() - 1);
-            if let Some(g) = second.pop() {
-                return Some((g.0, false));
-            }
-        }
-        if let Some(r) = take_throttled(pp) {
-            return Some(r);
+        return runqget_throttled(pp);
+    }
+    pp.runq.pop().map(|g| (g.0, false))
+}
+
+/// runqget on a fair tick, past runnext: `runq` first, then `newq`, then a
+/// throttled spawner (it follows `newq`).
+#[cold]
+#[inline(never)]
+fn runqget_fair(pp: &P) -> Option<(*mut G, bool)> {
+    if let Some(g) = pp.runq.pop().or_else(|| pp.newq.pop()) {
+        return Some((g.0, false));
+    }
+    take_throttled(pp)
+}
+
+/// runqget with `newq` empty and a spawner in `throttled`: it resumes after
+/// at most `throttle_credit` goroutines of `runq`, so that neither the
+/// goroutines readied meanwhile (a timer's sleepers, a channel's receivers)
+/// wait for the whole spawn loop, nor can yielders that keep `runq` full
+/// make the loop quadratic.
+#[inline(never)]
+fn runqget_throttled(pp: &P) -> Option<(*mut G, bool)> {
+    let credit = pp.throttle_credit.get();
+    if credit > 0 && !pp.runq.is_empty() {
+        pp.throttle_credit.set(credit - 1);
+        if let Some(g) = pp.runq.pop() {
+            return Some((g.0, false));
         }
     }
-    second.pop().map(|g| (g.0, false))
+    take_throttled(pp).or_else(|| pp.runq.pop().map(|g| (g.0, false)))
 }
 
 /// Takes the goroutine parked by `spawnyield`, once its children started.

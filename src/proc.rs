@@ -56,7 +56,7 @@ use crate::ffi::{Error, GORT_EINVAL, GORT_ENOTINIT, GORT_EPERM, GORT_OK};
 use crate::g::{gref, GoFn, G, GDEAD, GRUNNABLE, GRUNNING, GWAITING};
 use crate::gfree::{gfget, gfget_global, gfput};
 use crate::m::{getm, load_nextp, mref, setm, M};
-use crate::p::{runqempty, runqget, runqput, runqsteal, GOID_BATCH, P, PIDLE, PRUNNING};
+use crate::p::{runqempty, runqget, runqput, runqsteal, FAIR_TICKS, GOID_BATCH, P, PIDLE, PRUNNING};
 use crate::sched::{sched, try_sched, Locked, MAXMCOUNT};
 use crate::stack::{canary_ok, stacks};
 use std::ffi::{c_int, c_void};
@@ -97,12 +97,22 @@ pub(crate) fn getg() -> *mut G {
 
 /// Runs the pending post-switch action on `mp`. Called right after every
 /// `gort_swap` returns, on the M that the swap handed over.
-#[inline]
+/// A yield's requeue is inlined at every switch; the rest is out of line.
+#[inline(always)]
 fn run_post(mp: &'static M) {
-    let post = mp.post.get();
-    if let Post::None = post {
-        return;
+    match mp.post.get() {
+        Post::None => {}
+        Post::Runqput(gp) => {
+            mp.post.set(Post::None);
+            runqput(mp.pp(), gp, false);
+        }
+        _ => run_post_slow(mp),
     }
+}
+
+#[inline(never)]
+fn run_post_slow(mp: &'static M) {
+    let post = mp.post.get();
     mp.post.set(Post::None);
     match post {
         Post::None => {}
@@ -126,6 +136,8 @@ fn run_post(mp: &'static M) {
 fn execute(mp: &'static M, pp: &P, gp: *mut G, inherit: bool) {
     if !inherit {
         pp.schedtick.store(pp.schedtick.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
+        let f = pp.fairtick.get();
+        pp.fairtick.set(if f == 0 { FAIR_TICKS - 1 } else { f - 1 });
         if pp.preempt.load(Ordering::Relaxed) {
             pp.preempt.store(false, Ordering::Relaxed);
         }
@@ -159,10 +171,10 @@ fn globrunqget(pp: &P) -> Option<*mut G> {
 /// still holds the locks its post-switch action releases, and a timer
 /// callback (a `gort_after` send) could need one of them. Timers run in
 /// [`timercheck`] instead, where no runtime lock is held.
-#[inline]
+#[inline(always)]
 fn runqget_sched(pp: &P) -> Option<(*mut G, bool)> {
     let s = sched();
-    let fair = pp.schedtick.load(Ordering::Relaxed) % 61 == 0;
+    let fair = pp.fair();
     if fair && !s.runq.is_empty() {
         // Just one, as Go's globrunqget(pp, 1) here: the local queue may be
         // full, and a batch would grow it.
@@ -190,7 +202,7 @@ fn runqget_sched(pp: &P) -> Option<(*mut G, bool)> {
 /// caller holds no runtime lock: after a switch, in gosched, on g0.
 #[inline(always)]
 fn timercheck(pp: &P) {
-    if pp.timers.timer0.load(Ordering::Relaxed) != 0 || pp.schedtick.load(Ordering::Relaxed) % 61 == 0 {
+    if pp.timers.timer0.load(Ordering::Relaxed) != 0 || pp.fair() {
         timercheck_slow(pp);
     }
 }
@@ -201,7 +213,7 @@ fn timercheck_slow(pp: &P) {
     if pp.timers.timer0.load(Ordering::Relaxed) != 0 {
         crate::time::checktimers(pp, crate::os::nanotime());
     }
-    if pp.schedtick.load(Ordering::Relaxed) % 61 == 0 && sched().allp.len() > 1 && crate::time::earliest() != 0 {
+    if pp.fair() && sched().allp.len() > 1 && crate::time::earliest() != 0 {
         crate::time::checkalltimers(crate::os::nanotime());
     }
 }
@@ -253,32 +265,10 @@ const LONE_YIELD_STEAL: u32 = 32;
 /// queue gp at the tail. When the P has nothing else, gp simply continues.
 pub(crate) fn gosched(mp: &'static M, gp: *mut G) {
     let pp = mp.pp();
-    // Timers run after the switch (switch_from); only when there is nothing
-    // to switch to must they run here, or a goroutine yielding alone while it
-    // waits for a timer would wait forever.
-    let picked = runqget_sched(pp)
-        .or_else(|| {
-            timercheck(pp);
-            runqget_sched(pp)
-        })
-        .or_else(|| {
-            // Nothing local: look at the other Ps, as Go's Gosched does (it
-            // goes through schedule and findrunnable). Without it, a yield
-            // loop on one P would spin beside a goroutine stranded on another
-            // P whose runner never yields (C code is not preempted); a
-            // thief that took the yielder off that P is enough to get there
-            // (test_parallel hit it under qemu-aarch64).
-            // Only every LONE_YIELD_STEAL-th lone yield: a steal attempt
-            // costs ~100 ns of fences on empty deques, and two goroutines
-            // yielding alone on two Ps would pay it on every yield.
-            let n = pp.lone_yields.get().wrapping_add(1);
-            pp.lone_yields.set(n);
-            if pp.solo || n % LONE_YIELD_STEAL != 0 {
-                None
-            } else {
-                stealwork(mp, pp).map(|gp| (gp, false))
-            }
-        });
+    let picked = match runqget_sched(pp) {
+        Some(r) => Some(r),
+        None => gosched_alone(mp, pp),
+    };
     let Some((next, inherit)) = picked else { return };
     // SAFETY: gp is the running goroutine of mp.
     unsafe { gref(gp) }.status.store(GRUNNABLE, Ordering::Relaxed);
@@ -287,6 +277,33 @@ pub(crate) fn gosched(mp: &'static M, gp: *mut G) {
     // SAFETY: next is owned by us now.
     let target = unsafe { gref(next) }.sched_sp.get();
     switch_from(mp, gp, target);
+}
+
+/// gosched with nothing in the local and global queues.
+#[inline(never)]
+fn gosched_alone(mp: &'static M, pp: &P) -> Option<(*mut G, bool)> {
+    // Timers run after the switch (switch_from); only when there is nothing
+    // to switch to must they run here, or a goroutine yielding alone while it
+    // waits for a timer would wait forever.
+    timercheck(pp);
+    runqget_sched(pp).or_else(|| {
+        // Nothing local: look at the other Ps, as Go's Gosched does (it
+        // goes through schedule and findrunnable). Without it, a yield
+        // loop on one P would spin beside a goroutine stranded on another
+        // P whose runner never yields (C code is not preempted); a
+        // thief that took the yielder off that P is enough to get there
+        // (test_parallel hit it under qemu-aarch64).
+        // Only every LONE_YIELD_STEAL-th lone yield: a steal attempt
+        // costs ~100 ns of fences on empty deques, and two goroutines
+        // yielding alone on two Ps would pay it on every yield.
+        let n = pp.lone_yields.get().wrapping_add(1);
+        pp.lone_yields.set(n);
+        if pp.solo || n % LONE_YIELD_STEAL != 0 {
+            None
+        } else {
+            stealwork(mp, pp).map(|gp| (gp, false))
+        }
+    })
 }
 
 /// Go's gopark: puts the current goroutine to sleep. Once it is saved,
