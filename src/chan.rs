@@ -175,6 +175,7 @@ impl Chan {
     }
 
     /// Go's send: hands ep to a waiting receiver. Lock held; releases it.
+    #[inline]
     pub(crate) fn send_to(&self, sg: *mut Sudog, ep: *const u8) {
         // SAFETY: sg was just dequeued, so it is live and claimed by us.
         let s = unsafe { &*sg };
@@ -186,6 +187,7 @@ impl Chan {
 
     /// Go's recv: takes from a waiting sender (through the buffer when
     /// buffered, keeping FIFO order). Lock held; releases it.
+    #[inline]
     pub(crate) fn recv_from(&self, sg: *mut Sudog, ep: *mut u8) {
         // SAFETY: as in send_to.
         let s = unsafe { &*sg };

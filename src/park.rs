@@ -93,11 +93,19 @@ impl Waiter {
     /// claiming the waiter for itself. Goroutines implement deadlines with a
     /// timer armed by `unlockf` (see `time::TimedPark`) and always return
     /// true.
+    #[inline]
     pub(crate) fn park(&self, unlockf: ParkFn, arg: *mut c_void, deadline: i64) -> bool {
         if !self.g.is_null() {
             crate::proc::gopark_g(self.g, unlockf, arg);
             return true;
         }
+        self.park_thread(unlockf, arg, deadline)
+    }
+
+    /// `park` for a host thread: a futex sleep, out of line so that the
+    /// goroutine path saves no registers for it.
+    #[inline(never)]
+    fn park_thread(&self, unlockf: ParkFn, arg: *mut c_void, deadline: i64) -> bool {
         // SAFETY: a host thread runs no goroutine, so gp is unused by unlockf's contract for threads (they ignore it).
         unsafe { unlockf(std::ptr::null_mut(), arg) };
         loop {

@@ -320,6 +320,7 @@ pub(crate) fn gopark(unlockf: ParkFn, lock: *mut c_void) {
 
 /// gopark for a caller that knows it runs as `gp`: the M comes from gp
 /// itself (valid while gp runs; no TLS read).
+#[inline]
 pub(crate) fn gopark_g(gp: *mut G, unlockf: ParkFn, lock: *mut c_void) {
     // SAFETY: gp is the running goroutine, so its m is this thread's M.
     let g = unsafe { gref(gp) };

@@ -397,10 +397,18 @@ unsafe fn timedpark_fire(t: *mut Timer) -> bool {
 /// Parks `w` like `Waiter::park`, giving up at `deadline` (nanotime; 0 =
 /// never). Returns false on timeout. `w` must be arbitrated when a
 /// deadline is given.
+#[inline]
 pub(crate) fn park_until(w: &Waiter, unlockf: ParkFn, arg: *mut c_void, deadline: i64) -> bool {
     if deadline <= 0 || !w.is_goroutine() {
         return w.park(unlockf, arg, deadline);
     }
+    park_timed(w, unlockf, arg, deadline)
+}
+
+/// park_until for a goroutine with a deadline: a timer armed once it is
+/// saved (see TimedPark).
+#[inline(never)]
+fn park_timed(w: &Waiter, unlockf: ParkFn, arg: *mut c_void, deadline: i64) -> bool {
     let tp = TimedPark {
         inner: unlockf,
         inner_arg: arg,
