@@ -203,11 +203,14 @@ pub(crate) fn newosproc(
     start: extern "C" fn(*mut c_void) -> *mut c_void,
     arg: *mut c_void,
 ) -> Result<(), i32> {
-    // SAFETY: attr is initialised by pthread_attr_init before any other use and destroyed once; pthread_create copies what it needs from it.
+    // SAFETY: attr is initialised by pthread_attr_init before any other use and destroyed once; pthread_create copies what it needs from it; a stack from thread_stack is ours for the thread's (endless) life.
     unsafe {
         let mut attr: libc::pthread_attr_t = std::mem::zeroed();
         libc::pthread_attr_init(&mut attr);
-        libc::pthread_attr_setstacksize(&mut attr, stack_size);
+        match crate::stack::thread_stack(stack_size) {
+            Some((lo, size)) => libc::pthread_attr_setstack(&mut attr, lo, size),
+            None => libc::pthread_attr_setstacksize(&mut attr, stack_size),
+        };
         libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
         let mut tid: libc::pthread_t = 0;
         let r = libc::pthread_create(&mut tid, &attr, start, arg);

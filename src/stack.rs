@@ -122,6 +122,69 @@ pub(crate) fn stackinit(stack_size: usize, pref: GuardPref) -> &'static StackAll
     stacks()
 }
 
+/// Threads gort starts (Ms, sysmon) whose stacks come from one mapping.
+const THREAD_STACK_SLOTS: usize = 64;
+/// The largest thread stack carved there (an M's).
+const THREAD_STACK_MAX: usize = 256 << 10;
+
+/// Base of the thread stack mapping (0: not made yet, 1: unavailable).
+static THREAD_STACK_BASE: AtomicUsize = AtomicUsize::new(0);
+static THREAD_STACK_NEXT: AtomicUsize = AtomicUsize::new(0);
+
+/// A stack for a new OS thread of `size` bytes (at most 256 KiB), with a
+/// MADV_GUARD_INSTALL guard page below it: (lowest usable address, size).
+/// The stacks of all such threads are slots of one mapping, so a thread
+/// adds no mapping, where glibc's own thread stacks add two (stack and
+/// guard). None when guard pages would need a mapping split (no
+/// MADV_GUARD_INSTALL: glibc then allocates as usual), past 64 threads,
+/// or before stackinit. Ms never exit, so slots are never freed.
+pub(crate) fn thread_stack(size: usize) -> Option<(*mut libc::c_void, usize)> {
+    let sa = try_stacks()?;
+    if sa.method != Guard::Madvise || size > THREAD_STACK_MAX {
+        return None;
+    }
+    let slot = sa.page + THREAD_STACK_MAX;
+    let mut base = THREAD_STACK_BASE.load(Ordering::Acquire);
+    if base == 0 {
+        // SAFETY: a fresh private anonymous mapping, owned by this allocator for the process lifetime.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                THREAD_STACK_SLOTS * slot,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
+                -1,
+                0,
+            )
+        };
+        let mine = if p == libc::MAP_FAILED { 1 } else { p as usize };
+        base = match THREAD_STACK_BASE.compare_exchange(0, mine, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => mine,
+            Err(other) => {
+                if mine != 1 {
+                    // SAFETY: p is our own mapping, which lost the race and nobody else saw.
+                    unsafe { libc::munmap(p, THREAD_STACK_SLOTS * slot) };
+                }
+                other
+            }
+        };
+    }
+    if base == 1 {
+        return None;
+    }
+    let i = THREAD_STACK_NEXT.fetch_add(1, Ordering::Relaxed);
+    if i >= THREAD_STACK_SLOTS {
+        return None;
+    }
+    let lo = base + i * slot;
+    // SAFETY: slot i of our mapping is handed out once (the counter), and its lowest page becomes the guard.
+    if unsafe { libc::madvise(lo as *mut libc::c_void, sa.page, MADV_GUARD_INSTALL) } != 0 {
+        return None;
+    }
+    let size = round_up(size, sa.page);
+    Some(((lo + slot - size) as *mut libc::c_void, size))
+}
+
 /// Probes MADV_GUARD_INSTALL for real: the call can succeed without effect
 /// (qemu-user accepts and ignores unknown advice), so after installing a
 /// guard we ask the kernel to read the page through write(2) into a pipe,
