@@ -60,7 +60,8 @@ pub(crate) struct P {
     /// Owner sets non-null; thieves may only CAS it back to null.
     pub runnext: AtomicPtr<G>,
     /// A goroutine that spawned a burst (see `spawnyield` in proc.rs),
-    /// waiting for its children in `newq` to start; runs right after them.
+    /// waiting for its children in `newq` to start; runs after them and at
+    /// most `throttle_credit` goroutines of `runq`.
     /// Owner sets non-null; thieves may CAS it back to null, like runnext.
     pub throttled: AtomicPtr<G>,
     /// While a spawner waits in `throttled`: how many more goroutines of
