@@ -51,10 +51,6 @@ pub(crate) struct P {
     pub status: AtomicU32,
     /// Incremented by the owner at each new time slice; read by sysmon.
     pub schedtick: AtomicU32,
-    /// Ticks left until the next fair tick (every FAIR_TICKS-th `schedtick`,
-    /// Go's `schedtick%61 == 0`); 0 during a fair tick. A countdown, not a
-    /// modulo, because the scheduler tests it twice per switch. Owner only.
-    pub fairtick: Cell<u32>,
     /// Set by sysmon when the current time slice exceeded 10 ms.
     pub preempt: AtomicBool,
     /// Owner sets non-null; thieves may only CAS it back to null.
@@ -102,10 +98,10 @@ unsafe impl Sync for P {}
 unsafe impl Send for P {}
 
 impl P {
-    /// Whether this time slice is a fair tick (see `fairtick`).
+    /// Whether this time slice is a fair tick (Go's `schedtick%61 == 0`).
     #[inline(always)]
     pub(crate) fn fair(&self) -> bool {
-        self.fairtick.get() == 0
+        self.schedtick.load(Ordering::Relaxed) % FAIR_TICKS == 0
     }
 
     pub(crate) fn new(id: u32, nprocs: u32) -> P {
@@ -117,7 +113,6 @@ impl P {
             id,
             status: AtomicU32::new(PIDLE),
             schedtick: AtomicU32::new(0),
-            fairtick: Cell::new(0),
             preempt: AtomicBool::new(false),
             runnext: AtomicPtr::new(std::ptr::null_mut()),
             throttled: AtomicPtr::new(std::ptr::null_mut()),

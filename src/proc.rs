@@ -56,7 +56,7 @@ use crate::ffi::{Error, GORT_EINVAL, GORT_ENOTINIT, GORT_EPERM, GORT_OK};
 use crate::g::{gref, GoFn, G, GDEAD, GRUNNABLE, GRUNNING, GWAITING};
 use crate::gfree::{gfget, gfget_global, gfput};
 use crate::m::{getm, load_nextp, mref, setm, M};
-use crate::p::{runqempty, runqget, runqput, runqsteal, FAIR_TICKS, GOID_BATCH, P, PIDLE, PRUNNING};
+use crate::p::{runqempty, runqget, runqput, runqsteal, GOID_BATCH, P, PIDLE, PRUNNING};
 use crate::sched::{sched, try_sched, Locked, MAXMCOUNT};
 use crate::stack::{canary_ok, stacks};
 use std::ffi::{c_int, c_void};
@@ -136,8 +136,6 @@ fn run_post_slow(mp: &'static M) {
 fn execute(mp: &'static M, pp: &P, gp: *mut G, inherit: bool) {
     if !inherit {
         pp.schedtick.store(pp.schedtick.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
-        let f = pp.fairtick.get();
-        pp.fairtick.set(if f == 0 { FAIR_TICKS - 1 } else { f - 1 });
         if pp.preempt.load(Ordering::Relaxed) {
             pp.preempt.store(false, Ordering::Relaxed);
         }
