@@ -122,13 +122,31 @@ pub(crate) fn stackinit(stack_size: usize, pref: GuardPref) -> &'static StackAll
     stacks()
 }
 
+/// A fresh private anonymous MAP_NORESERVE mapping of `len` bytes (near
+/// `hint` if it is free), or None. Creating it replaces nothing; the caller
+/// owns it.
+fn map_anon(hint: usize, len: usize, prot: libc::c_int) -> Option<*mut libc::c_void> {
+    // SAFETY: no MAP_FIXED, so the kernel picks unused address space and nothing existing is replaced.
+    let p = unsafe {
+        libc::mmap(
+            hint as *mut libc::c_void,
+            len,
+            prot,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    (p != libc::MAP_FAILED).then_some(p)
+}
+
 /// Threads gort starts (Ms, sysmon) whose stacks come from one mapping.
 const THREAD_STACK_SLOTS: usize = 64;
 /// The largest thread stack carved there (an M's).
 const THREAD_STACK_MAX: usize = 256 << 10;
 
-/// Base of the thread stack mapping (0: not made yet, 1: unavailable).
-static THREAD_STACK_BASE: AtomicUsize = AtomicUsize::new(0);
+/// Base of the thread stack mapping, None if it could not be made.
+static THREAD_STACK_BASE: OnceLock<Option<usize>> = OnceLock::new();
 static THREAD_STACK_NEXT: AtomicUsize = AtomicUsize::new(0);
 
 /// A stack for a new OS thread of `size` bytes (at most 256 KiB), with a
@@ -144,34 +162,9 @@ pub(crate) fn thread_stack(size: usize) -> Option<(*mut libc::c_void, usize)> {
         return None;
     }
     let slot = sa.page + THREAD_STACK_MAX;
-    let mut base = THREAD_STACK_BASE.load(Ordering::Acquire);
-    if base == 0 {
-        // SAFETY: a fresh private anonymous mapping, owned by this allocator for the process lifetime.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                THREAD_STACK_SLOTS * slot,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_STACK,
-                -1,
-                0,
-            )
-        };
-        let mine = if p == libc::MAP_FAILED { 1 } else { p as usize };
-        base = match THREAD_STACK_BASE.compare_exchange(0, mine, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => mine,
-            Err(other) => {
-                if mine != 1 {
-                    // SAFETY: p is our own mapping, which lost the race and nobody else saw.
-                    unsafe { libc::munmap(p, THREAD_STACK_SLOTS * slot) };
-                }
-                other
-            }
-        };
-    }
-    if base == 1 {
-        return None;
-    }
+    let base = (*THREAD_STACK_BASE.get_or_init(|| {
+        map_anon(0, THREAD_STACK_SLOTS * slot, libc::PROT_READ | libc::PROT_WRITE).map(|p| p as usize)
+    }))?;
     let i = THREAD_STACK_NEXT.fetch_add(1, Ordering::Relaxed);
     if i >= THREAD_STACK_SLOTS {
         return None;
@@ -190,19 +183,9 @@ pub(crate) fn thread_stack(size: usize) -> Option<(*mut libc::c_void, usize)> {
 /// guard we ask the kernel to read the page through write(2) into a pipe,
 /// which must fail with EFAULT.
 fn guard_install_works(page: usize) -> bool {
-    // SAFETY: a fresh private anonymous mapping, unmapped before returning; the pipe fds are closed before returning.
+    let Some(p) = map_anon(0, 2 * page, libc::PROT_READ | libc::PROT_WRITE) else { return false };
+    // SAFETY: p is our fresh mapping, unmapped before returning; the pipe fds are closed before returning.
     unsafe {
-        let p = libc::mmap(
-            std::ptr::null_mut(),
-            2 * page,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        );
-        if p == libc::MAP_FAILED {
-            return false;
-        }
         let mut ok = libc::madvise(p, page, MADV_GUARD_INSTALL) == 0;
         if ok {
             let mut fds = [0i32; 2];
@@ -272,26 +255,15 @@ impl StackAlloc {
         let max_units = ((8usize << 30) / self.unit).max(1);
         loop {
             let len = units * self.unit;
-            let hint = if c.low > len { (c.low - len) as *mut libc::c_void } else { std::ptr::null_mut() };
-            // SAFETY: anonymous mapping with no fixed address; nothing is replaced.
-            let p = unsafe {
-                libc::mmap(
-                    hint,
-                    len,
-                    libc::PROT_READ | libc::PROT_WRITE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                    -1,
-                    0,
-                )
-            };
-            if p != libc::MAP_FAILED && !headroom_left() {
-                // Taking this slab would leave the heap no room to grow, and
-                // the scheduler must keep working after ENOMEM.
-                // SAFETY: p..p+len is the mapping just created, unused.
-                unsafe { libc::munmap(p, len) };
-                return Err(Error::NoMem);
-            }
-            if p != libc::MAP_FAILED {
+            let hint = c.low.saturating_sub(len);
+            if let Some(p) = map_anon(hint, len, libc::PROT_READ | libc::PROT_WRITE) {
+                if !headroom_left() {
+                    // Taking this slab would leave the heap no room to grow,
+                    // and the scheduler must keep working after ENOMEM.
+                    // SAFETY: p..p+len is the mapping just created, unused.
+                    unsafe { libc::munmap(p, len) };
+                    return Err(Error::NoMem);
+                }
                 // SAFETY: p..p+len is the mapping just created. Advice only.
                 unsafe { libc::madvise(p, len, libc::MADV_NOHUGEPAGE) };
                 let base = p as usize;
@@ -356,22 +328,10 @@ const HEADROOM: usize = 64 << 20;
 
 /// True if HEADROOM bytes of address space can still be mapped.
 fn headroom_left() -> bool {
-    // SAFETY: a PROT_NONE reservation, unmapped at once; touches nothing.
-    unsafe {
-        let p = libc::mmap(
-            std::ptr::null_mut(),
-            HEADROOM,
-            libc::PROT_NONE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-            -1,
-            0,
-        );
-        if p == libc::MAP_FAILED {
-            return false;
-        }
-        libc::munmap(p, HEADROOM);
-        true
-    }
+    let Some(p) = map_anon(0, HEADROOM, libc::PROT_NONE) else { return false };
+    // SAFETY: p is our fresh PROT_NONE reservation, touched by nobody.
+    unsafe { libc::munmap(p, HEADROOM) };
+    true
 }
 
 fn write_canary(stack_lo: usize) {
