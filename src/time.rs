@@ -109,7 +109,7 @@ impl Timers {
     /// Stores e at i and tells its timer where it is (for deltimer).
     fn set(&self, i: usize, e: HeapEntry) {
         self.heap()[i] = e;
-        // SAFETY: heap entries are live timers (owners deltimer before freeing).
+        // SAFETY: e.t is armed in this heap, so its owner keeps it alive until deltimer, which takes our lock; idx is only touched under it.
         unsafe { &*e.t }.idx.set(i);
     }
 
