@@ -72,9 +72,11 @@ LINE = re.compile(r"(\w+)=(\S+)")
 
 
 def parse(raw_path):
-    """Returns samples[(name, procs, impl)] = [median per round], units,
+    """Returns samples[(name, procs, impl)] = [median per round],
+    by_round[(name, procs, impl)] = {round: median}, units,
     extras[(name, procs, impl)] = {key: value} of the last line, failures."""
     samples = defaultdict(list)
+    by_round = defaultdict(dict)
     units = {}
     extras = {}
     failures = []
@@ -90,11 +92,13 @@ def parse(raw_path):
             try:
                 key = (kv["name"], int(kv["procs"]), kv["impl"])
                 samples[key].append(float(kv["median"]))
+                if "round" in kv:
+                    by_round[key][int(kv["round"])] = float(kv["median"])
             except (KeyError, ValueError):
                 continue
             units[kv["name"]] = kv.get("unit", "")
             extras[key] = kv
-    return samples, units, extras, failures
+    return samples, by_round, units, extras, failures
 
 
 def med(v):
@@ -126,14 +130,25 @@ def ratio(gort, peer, better):
     return peer / gort if better == "lower" else gort / peer
 
 
-def build_table(samples, units, extras, quick):
+def paired_speedup(by_round, impl):
+    """skynet's 2 P speedup as the median over rounds of (1 P ms / 2 P ms)
+    of the same round: bench.sh runs both back to back, so each ratio
+    compares runs made in the same phase of the host, which a ratio of
+    separate medians would not. None when no round has both."""
+    one, two = by_round.get(("skynet", 1, impl), {}), by_round.get(("skynet", 2, impl), {})
+    ratios = [one[r] / two[r] for r in sorted(one.keys() & two.keys()) if two[r] > 0]
+    return (med(ratios), len(ratios)) if ratios else (None, 0)
+
+
+def build_table(samples, by_round, units, extras, quick):
     agg = {k: med(v) for k, v in samples.items()}
     rounds = {k: len(v) for k, v in samples.items()}
     # the derived speedup row
     for impl in IMPLS:
-        one, two = agg.get(("skynet", 1, impl)), agg.get(("skynet", 2, impl))
-        if one and two:
-            agg[("skynet_speedup", 2, impl)] = one / two
+        sp, n = paired_speedup(by_round, impl)
+        if sp:
+            agg[("skynet_speedup", 2, impl)] = sp
+            rounds[("skynet_speedup", 2, impl)] = n
     units["skynet_speedup"] = "x"
     rows = []
     for name, procs, label, better, target in ROWS:
@@ -264,8 +279,8 @@ def main():
                     meta.append((k.strip(), v.strip()))
     md = dict(meta)
     quick = md.get("mode", "").startswith("QUICK")
-    samples, units, extras, failures = parse(raw)
-    rows = build_table(samples, units, extras, quick)
+    samples, by_round, units, extras, failures = parse(raw)
+    rows = build_table(samples, by_round, units, extras, quick)
 
     print(text_table(rows))
     print("\nratio = peer / gort (gort / peer for rows marked higher-is-better): > 1 means gort did better")
@@ -303,7 +318,9 @@ def main():
         f.write("Medians over the rounds of each program's own median (lower is better unless the row says "
                 "otherwise). **Ratio = peer / gort** (gort / peer on higher-is-better rows), so a ratio "
                 "above 1 means gort did better. \"gort beats peers\": gort's figure is at least as good as "
-                "every peer's in this run. \"target met\" compares gort with the targets of issue 4.\n\n")
+                "every peer's in this run. \"target met\" compares gort with the targets of issue 4. "
+                "The skynet speedup is the median over rounds of each round's 1 P / 2 P ratio (both "
+                "measured back to back).\n\n")
         f.write(markdown_table(rows) + "\n\n")
         if have_chart:
             f.write("![ratios](benchmarks.png)\n\n")

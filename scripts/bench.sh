@@ -160,7 +160,7 @@ fi
     echo "Go: $(go version)"
     echo "Boost: ${boost_version:-not found}"
     echo "gort: $(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1), commit $git_rev; cargo --release, linked $(sed -n 's/^GORT_BENCH_LINK:STRING=//p' "$build/benches/CMakeCache.txt")"
-    echo "rounds: $rounds (runs inside each program: $runs; skynet and parked: one fresh process per round)"
+    echo "rounds: $rounds (runs inside each program: $runs; skynet: three fresh processes per round, parked: one)"
 } >"$meta"
 
 # --- 3. aarch64: the raw switch under qemu, correctness only ---------------------------
@@ -192,7 +192,7 @@ jobs=(
     "chan|1 2|200000|20000|"
     "ring|1 2|500000|50000|"
     "spawn|1 2|100000|10000|"
-    "skynet|1 2|1000000|100000|1"
+    "skynet|1 2|1000000|100000|3"
     "mutex|1 2|1000000|100000|"
     "parked|2|1000000|100000|1"
     "timers|1 2|100000|10000|"
@@ -218,9 +218,14 @@ for job in "${jobs[@]}"; do
     if [ "$only" != "  " ] && [[ "$only" != *" $shape "* ]]; then continue; fi
     [ "$quick" = 0 ] || n="$n_quick"
     r_inside="${job_runs:-$runs}"
-    for procs in $procs_list; do
-        say "$shape, $procs P: $rounds rounds (n=$n, $r_inside runs per program)"
-        for ((round = 1; round <= rounds; round++)); do
+    # Each round measures every number of Ps back to back (1 2, then 2 1 in
+    # the next round), so that a ratio between them, e.g. skynet's speedup,
+    # compares runs made in the same phase of this shared host.
+    say "$shape, ${procs_list// /, } P: $rounds rounds (n=$n, $r_inside runs per program)"
+    for ((round = 1; round <= rounds; round++)); do
+        order="$procs_list"
+        [ $((round % 2)) = 1 ] || order="$(printf '%s\n' $procs_list | tac | paste -sd' ' -)"
+        for procs in $order; do
             for ((k = 0; k < ${#impls[@]}; k++)); do
                 impl="${impls[$(((k + round - 1) % ${#impls[@]}))]}"
                 cmd="$(cmd_for "$impl" "$shape")"
@@ -256,7 +261,7 @@ elapsed=$((SECONDS - started))
     echo "duration: $((elapsed / 60)) min $((elapsed % 60)) s for the whole of scripts/bench.sh (builds included)"
     for nt in "${notes[@]+"${notes[@]}"}"; do echo "note: $nt"; done
     stops="$(sed -n 's/.*stopped after \([0-9]*\) fibers (\(.*\))/\1 (\2)/p' \
-        "$logs"/run-parked-*-boost-*.txt 2>/dev/null | paste -sd, - | sed 's/,/, /g')"
+        "$logs"/run-parked-*-boost-*.txt 2>/dev/null | paste -sd, - | sed 's/,/, /g' || true)"
     [ -z "$stops" ] || echo "note: Boost.Fiber, parked, protected_fixedsize_stack: creating fibers failed after $stops in the rounds; each guarded stack costs two mappings and vm.max_map_count is $(cat /proc/sys/vm/max_map_count 2>/dev/null || echo unknown)."
 } >>"$meta"
 if [ "${GORT_BENCH_NO_DOCS:-0}" != 0 ]; then
