@@ -46,10 +46,8 @@ pub extern "C" fn gort_waitgroup_add(wg: *mut gort_waitgroup, delta: i64) -> c_i
             let new = if nv == 0 && w > 0 { 0 } else { ((nv as u64) << 32) | w as u64 };
             match state.compare_exchange_weak(old, new, Ordering::AcqRel, Ordering::Relaxed) {
                 Ok(_) => {
-                    if nv == 0 {
-                        for _ in 0..w {
-                            semrelease(sema, false);
-                        }
+                    if nv == 0 && w > 0 {
+                        return release_waiters(sema, w);
                     }
                     return GORT_OK;
                 }
@@ -57,6 +55,18 @@ pub extern "C" fn gort_waitgroup_add(wg: *mut gort_waitgroup, delta: i64) -> c_i
             }
         }
     })
+}
+
+/// Out of line and tail-called, so that an Add or Done that releases nobody
+/// needs no frame; black_box as in gort_mutex_lock's slow path (a constant
+/// result would be folded into the caller, which would keep the frame).
+#[cold]
+#[inline(never)]
+fn release_waiters(sema: &std::sync::atomic::AtomicU32, w: u32) -> c_int {
+    for _ in 0..w {
+        semrelease(sema, false);
+    }
+    std::hint::black_box(GORT_OK)
 }
 
 /// Decrements the counter (gort_waitgroup_add(wg, -1)).
