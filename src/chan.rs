@@ -18,10 +18,9 @@
 //! reference for the duration of each call on the channel.
 
 use crate::ffi::{GORT_EAGAIN, GORT_ECLOSED, GORT_EINVAL, GORT_ENOTINIT, GORT_ETIMEDOUT, GORT_OK};
-use crate::g::G;
 use crate::lock::RawLock;
 use crate::park::{Sudog, WaitQ, Waiter};
-use crate::time::{deadline_after, park_until};
+use crate::time::{deadline_after, park_until_unlock};
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
@@ -230,12 +229,6 @@ impl Chan {
     }
 }
 
-unsafe fn unlock_chan(_gp: *mut G, arg: *mut c_void) -> bool {
-    // SAFETY: arg is the channel whose lock the parking party holds.
-    unsafe { &*(arg as *const Chan) }.lock.unlock();
-    true
-}
-
 /// Go's chansend. `deadline`: nanotime, 0 = none. Returns GORT_OK,
 /// GORT_EAGAIN (non-blocking and no room), GORT_ETIMEDOUT, GORT_ECLOSED.
 ///
@@ -272,7 +265,7 @@ pub(crate) unsafe fn chansend(c: *mut Chan, ep: *const u8, block: bool, deadline
     let sg = Sudog::new(&w, ep as *mut u8);
     let sgp = &sg as *const Sudog as *mut Sudog;
     ch.sendq.enqueue(sgp);
-    if !park_until(&w, unlock_chan, c.cast(), deadline) || w.winner.get().is_null() {
+    if !park_until_unlock(&w, &ch.lock, deadline) || w.winner.get().is_null() {
         // Timed out: we own the waiter, but our sudog may still be queued.
         ch.lock.lock();
         if ch.sendq.contains(sgp) {
@@ -331,7 +324,7 @@ pub(crate) unsafe fn chanrecv(c: *mut Chan, ep: *mut u8, block: bool, deadline: 
     let sg = Sudog::new(&w, ep);
     let sgp = &sg as *const Sudog as *mut Sudog;
     ch.recvq.enqueue(sgp);
-    if !park_until(&w, unlock_chan, c.cast(), deadline) || w.winner.get().is_null() {
+    if !park_until_unlock(&w, &ch.lock, deadline) || w.winner.get().is_null() {
         ch.lock.lock();
         if ch.recvq.contains(sgp) {
             ch.recvq.remove(sgp);

@@ -55,6 +55,7 @@ use crate::boot;
 use crate::ffi::{Error, GORT_EINVAL, GORT_ENOTINIT, GORT_EPERM, GORT_OK};
 use crate::g::{gref, GoFn, G, GDEAD, GRUNNABLE, GRUNNING, GWAITING};
 use crate::gfree::{gfget, gfget_global, gfput};
+use crate::lock::RawLock;
 use crate::m::{getm, load_nextp, mref, setm, M};
 use crate::p::{runqempty, runqget, runqput, runqsteal, GOID_BATCH, P, PIDLE, PRUNNING};
 use crate::sched::{sched, try_sched, Locked, MAXMCOUNT};
@@ -71,6 +72,9 @@ pub(crate) enum Post {
     /// gopark: call `unlockf(gp, lock)`; false means "do not park after
     /// all", and the G is made runnable again.
     Park(*mut G, ParkFn, *mut c_void),
+    /// gopark whose only unlock is releasing one runtime lock (a channel's):
+    /// done inline at the switch, without Park's indirect call.
+    Unlock(*const RawLock),
     /// goexit0: the G is dead; recycle it with its stack.
     Gfput(*mut G),
 }
@@ -106,6 +110,11 @@ fn run_post(mp: &'static M) {
             mp.post.set(Post::None);
             runqput(mp.pp(), gp, false);
         }
+        Post::Unlock(l) => {
+            mp.post.set(Post::None);
+            // SAFETY: the parking goroutine holds l, which outlives its park (gopark_unlock_g).
+            unsafe { &*l }.unlock();
+        }
         _ => run_post_slow(mp),
     }
 }
@@ -118,6 +127,8 @@ fn run_post_slow(mp: &'static M) {
         Post::None => {}
         Post::Runqput(gp) => runqput(mp.pp(), gp, false),
         Post::Gfput(gp) => gfput(mp.pp(), gp),
+        // SAFETY: as in run_post.
+        Post::Unlock(l) => unsafe { &*l }.unlock(),
         Post::Park(gp, unlockf, lock) => {
             // SAFETY: gp is saved and parked; unlockf is the primitive's own contract for publishing it.
             if !unsafe { unlockf(gp, lock) } {
@@ -326,6 +337,20 @@ pub(crate) fn gopark_g(gp: *mut G, unlockf: ParkFn, lock: *mut c_void) {
     let mp = unsafe { mref(g.m.get()) };
     g.status.store(GWAITING, Ordering::Relaxed);
     park_switch(mp, gp, Post::Park(gp, unlockf, lock));
+}
+
+/// gopark_g whose unlock function would only release `lock`: the next
+/// context on this M releases it inline once gp is saved. `lock` must be
+/// held by gp and must outlive the park (a channel's lock: the parked
+/// goroutine's reference keeps the channel alive).
+#[inline]
+pub(crate) fn gopark_unlock_g(gp: *mut G, lock: &RawLock) {
+    // SAFETY: gp is the running goroutine, so its m is this thread's M.
+    let g = unsafe { gref(gp) };
+    // SAFETY: as above.
+    let mp = unsafe { mref(g.m.get()) };
+    g.status.store(GWAITING, Ordering::Relaxed);
+    park_switch(mp, gp, Post::Unlock(lock));
 }
 
 /// Go's goready: makes a parked G runnable. From a goroutine it goes to

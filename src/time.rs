@@ -402,6 +402,25 @@ pub(crate) fn park_until(w: &Waiter, unlockf: ParkFn, arg: *mut c_void, deadline
     park_timed(w, unlockf, arg, deadline)
 }
 
+/// park_until whose unlock would only release `lock` (a channel's): a
+/// goroutine without a deadline parks through `gopark_unlock_g`, which
+/// releases the lock inline at the switch; everything else as park_until.
+#[inline]
+pub(crate) fn park_until_unlock(w: &Waiter, lock: &RawLock, deadline: i64) -> bool {
+    if deadline <= 0 && w.is_goroutine() {
+        crate::proc::gopark_unlock_g(w.g, lock);
+        return true;
+    }
+    park_until(w, unlock_rawlock, lock as *const RawLock as *mut c_void, deadline)
+}
+
+/// The ParkFn form of releasing a RawLock, for park_until_unlock's other cases.
+unsafe fn unlock_rawlock(_gp: *mut G, arg: *mut c_void) -> bool {
+    // SAFETY: arg is the RawLock the parking party holds (park_until_unlock).
+    unsafe { &*(arg as *const RawLock) }.unlock();
+    true
+}
+
 /// park_until for a goroutine with a deadline: a timer armed once it is
 /// saved (see TimedPark).
 #[inline(never)]
