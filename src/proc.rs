@@ -331,12 +331,7 @@ pub(crate) fn gopark(unlockf: ParkFn, lock: *mut c_void) {
 /// itself (valid while gp runs; no TLS read).
 #[inline]
 pub(crate) fn gopark_g(gp: *mut G, unlockf: ParkFn, lock: *mut c_void) {
-    // SAFETY: gp is the running goroutine, so its m is this thread's M.
-    let g = unsafe { gref(gp) };
-    // SAFETY: as above.
-    let mp = unsafe { mref(g.m.get()) };
-    g.status.store(GWAITING, Ordering::Relaxed);
-    park_switch(mp, gp, Post::Park(gp, unlockf, lock));
+    park_g(gp, Post::Park(gp, unlockf, lock));
 }
 
 /// gopark_g whose unlock function would only release `lock`: the next
@@ -345,12 +340,17 @@ pub(crate) fn gopark_g(gp: *mut G, unlockf: ParkFn, lock: *mut c_void) {
 /// goroutine's reference keeps the channel alive).
 #[inline]
 pub(crate) fn gopark_unlock_g(gp: *mut G, lock: &RawLock) {
+    park_g(gp, Post::Unlock(lock));
+}
+
+#[inline(always)]
+fn park_g(gp: *mut G, post: Post) {
     // SAFETY: gp is the running goroutine, so its m is this thread's M.
     let g = unsafe { gref(gp) };
     // SAFETY: as above.
     let mp = unsafe { mref(g.m.get()) };
     g.status.store(GWAITING, Ordering::Relaxed);
-    park_switch(mp, gp, Post::Unlock(lock));
+    park_switch(mp, gp, post);
 }
 
 /// Go's goready: makes a parked G runnable. From a goroutine it goes to
