@@ -10,12 +10,11 @@
 //! a bucket rarely holds more than a few distinct addresses, so a list is
 //! enough). Waiters are goroutines or host threads ([`crate::park`]).
 
-use crate::g::G;
 use crate::lock::RawLock;
 use crate::park::{Sudog, Waiter};
+use crate::time::park_until_unlock;
 use crate::proc::{getg, gosched};
 use std::cell::Cell;
-use std::ffi::c_void;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 const SEMTABSZ: usize = 251;
@@ -119,12 +118,6 @@ impl SemaRoot {
     }
 }
 
-unsafe fn unlock_root(_gp: *mut G, arg: *mut c_void) -> bool {
-    // SAFETY: arg is the bucket whose lock the parking party holds.
-    unsafe { &*(arg as *const SemaRoot) }.lock.unlock();
-    true
-}
-
 /// Go's semacquire1: waits until *addr > 0, then decrements it. `lifo`
 /// queues at the front (a waiter that was woken and lost the race again).
 pub(crate) fn semacquire(addr: &AtomicU32, lifo: bool) {
@@ -147,7 +140,7 @@ pub(crate) fn semacquire(addr: &AtomicU32, lifo: bool) {
         sg.addr = addr as *const AtomicU32 as usize;
         let sgp = &sg as *const Sudog as *mut Sudog;
         root.queue(sgp, lifo);
-        w.park(unlock_root, root as *const SemaRoot as *mut c_void, 0);
+        park_until_unlock(&w, &root.lock, 0);
         if sg.ticket.get() != 0 || cansemacquire(addr) {
             return;
         }

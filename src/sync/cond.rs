@@ -6,9 +6,9 @@
 use super::au32;
 use super::mutex::{gort_mutex, Mutex};
 use crate::ffi::{GORT_EINVAL, GORT_EPERM, GORT_OK};
-use crate::g::G;
 use crate::lock::RawLock;
 use crate::park::{Sudog, Waiter};
+use crate::time::park_until_unlock;
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::Ordering;
 
@@ -68,12 +68,6 @@ impl List {
     }
 }
 
-unsafe fn unlock_list(_gp: *mut G, arg: *mut c_void) -> bool {
-    // SAFETY: arg is the cond whose list lock the parking party holds.
-    unsafe { RawLock::from_ptr(&mut (*(arg as *mut gort_cond)).lock) }.unlock();
-    true
-}
-
 /// Atomically unlocks `m` and waits for a signal, then locks `m` again
 /// before returning (Go's Cond.Wait). As in Go, wake-ups can be spurious in
 /// effect (another party may run first): wait in a loop on your condition.
@@ -112,7 +106,7 @@ pub extern "C" fn gort_cond_wait(c: *mut gort_cond, m: *mut gort_mutex) -> c_int
                 unsafe { &*l.tail() }.next.set(sgp);
             }
             l.set_tail(sgp);
-            w.park(unlock_list, c.cast(), 0);
+            park_until_unlock(&w, l.lock(), 0);
         }
         mx.lock();
         GORT_OK

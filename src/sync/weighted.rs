@@ -3,9 +3,9 @@
 //! not overtaken by smaller ones behind it.
 
 use crate::ffi::{GORT_EAGAIN, GORT_EINVAL, GORT_OK};
-use crate::g::G;
 use crate::lock::RawLock;
 use crate::park::{Sudog, Waiter};
+use crate::time::park_until_unlock;
 use std::ffi::{c_int, c_void};
 
 /// A weighted semaphore. Zero-initialised holds 0 units; GORT_SEMA_INIT(n)
@@ -61,12 +61,6 @@ impl Q {
     }
 }
 
-unsafe fn unlock_sema(_gp: *mut G, arg: *mut c_void) -> bool {
-    // SAFETY: arg is the semaphore whose lock the parking party holds.
-    unsafe { RawLock::from_ptr(&mut (*(arg as *mut gort_sema)).lock) }.unlock();
-    true
-}
-
 fn acquire(s: *mut gort_sema, n: i64, block: bool) -> c_int {
     if s.is_null() || n <= 0 {
         return GORT_EINVAL;
@@ -94,7 +88,7 @@ fn acquire(s: *mut gort_sema, n: i64, block: bool) -> c_int {
     }
     q.set_tail(sgp);
     // The releaser deducts our units before waking us.
-    w.park(unlock_sema, s.cast(), 0);
+    park_until_unlock(&w, q.lock(), 0);
     GORT_OK
 }
 
