@@ -304,6 +304,10 @@ pub(crate) fn runqempty(pp: &P) -> bool {
         && pp.stealer.is_empty()
 }
 
+/// How long a thief leaves a running P's runnext alone (Go's usleep(3) in
+/// runqgrab).
+const RUNNEXT_GRACE_US: u64 = 3;
+
 /// Go's runqsteal: moves about half of p2's queue to pp's and returns one G.
 /// With `steal_runnext`, takes p2's runnext when its queue is empty.
 /// Executed by the owner of pp.
@@ -329,6 +333,18 @@ pub(crate) fn runqsteal(pp: &P, p2: &P, steal_runnext: bool) -> Option<*mut G> {
         // child that did not finish quickly, and it has more to spawn.
         for slot in [&p2.throttled, &p2.runnext] {
             let gp = slot.load(Ordering::Acquire);
+            if !gp.is_null() && std::ptr::eq(slot, &p2.runnext) && p2.status.load(Ordering::Relaxed) == PRUNNING {
+                // Go's runqgrab: a running P that just readied runnext is
+                // usually about to block and run it; taking it now would
+                // move it (and its cache) between Ps for nothing. A channel
+                // hand-off takes ~50 ns: 3 us is ample. Then only that same
+                // gp may be taken (a newer runnext was readied just now).
+                // A sleep, as Go's usleep(3), not a spin: polling the slot
+                // would pull the owner's hot cache line away on every hop
+                // (bench_ring at 2 Ps: 52 -> 65 ns with a 3 us spin). With
+                // Linux's default timer slack the sleep lasts ~55 us.
+                crate::os::usleep(RUNNEXT_GRACE_US);
+            }
             if !gp.is_null()
                 && slot.compare_exchange(gp, std::ptr::null_mut(), Ordering::Acquire, Ordering::Relaxed).is_ok()
             {
