@@ -12,8 +12,8 @@
 
 use crate::lock::RawLock;
 use crate::park::{Sudog, Waiter};
-use crate::time::park_until_unlock;
 use crate::proc::{getg, gosched};
+use crate::time::park_until_unlock;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering};
 
