@@ -331,9 +331,9 @@ pub(crate) fn runqsteal(pp: &P, p2: &P, steal_runnext: bool) -> Option<*mut G> {
     if steal_runnext {
         // Then the slots, throttled spawner first: its P is busy with a
         // child that did not finish quickly, and it has more to spawn.
-        for slot in [&p2.throttled, &p2.runnext] {
+        for (slot, grace) in [(&p2.throttled, false), (&p2.runnext, true)] {
             let gp = slot.load(Ordering::Acquire);
-            if !gp.is_null() && std::ptr::eq(slot, &p2.runnext) && p2.status.load(Ordering::Relaxed) == PRUNNING {
+            if grace && !gp.is_null() && p2.status.load(Ordering::Relaxed) == PRUNNING {
                 // Go's runqgrab: a running P that just readied runnext is
                 // usually about to block and run it; taking it now would
                 // move it (and its cache) between Ps for nothing. A channel

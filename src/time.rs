@@ -402,7 +402,8 @@ pub(crate) fn park_until(w: &Waiter, unlockf: ParkFn, arg: *mut c_void, deadline
     park_timed(w, unlockf, arg, deadline)
 }
 
-/// park_until whose unlock would only release `lock` (a channel's): a
+/// park_until whose unlock would only release `lock` (a channel's, a
+/// semaphore bucket's, a cond's or weighted semaphore's list lock): a
 /// goroutine without a deadline parks through `gopark_unlock_g`, which
 /// releases the lock inline at the switch; everything else as park_until.
 #[inline]
