@@ -318,26 +318,6 @@ int64_t gort_chan_len(const struct gort_chan *c);
 // Buffer capacity (Go's cap), or GORT_EINVAL for NULL.
 int64_t gort_chan_cap(const struct gort_chan *c);
 
-// Starts a goroutine running `fn(arg)` (Go's `go` statement, newproc).
-//
-// Callable from any thread at any time after `gort_init`/`gort_init_lib`,
-// concurrently. From a goroutine the new goroutine runs next on the same P
-// (Go's runnext); from another thread it enters the global run queue and an
-// idle M is woken for it. In program mode, the first call (on the thread
-// that called `gort_init`, before `gort_mstart`) creates the main goroutine:
-// when it returns the process exits with status 0.
-//
-// A goroutine that has spawned 32 goroutines in a row that have not started
-// gives way to them inside this call, and continues once each has run up
-// to its first block, yield or exit (spawn throttling: a loop that spawns
-// 100,000 goroutines keeps a few dozen stacks warm instead of 100,000
-// cold). Like every scheduling point, it may then resume on another thread.
-//
-// Returns the goroutine id (> 0), or GORT_EINVAL (`fn` is NULL),
-// GORT_ENOTINIT, GORT_ENOMEM (no memory for its stack; the runtime stays
-// usable).
-int64_t gort_go(void (*fn_)(void *arg), void *arg);
-
 // Lets other goroutines run (Go's runtime.Gosched).
 //
 // On a goroutine: the next runnable goroutine of this P runs and the caller
@@ -350,14 +330,6 @@ int64_t gort_go(void (*fn_)(void *arg), void *arg);
 //
 // Returns GORT_OK, or GORT_ENOTINIT.
 int gort_yield(void);
-
-// Ends the calling goroutine at once (Go's runtime.Goexit); other
-// goroutines are unaffected. On the main goroutine the process does not
-// exit: it keeps running the other goroutines, as in Go.
-//
-// Does not return on a goroutine. Returns GORT_EPERM when called off a
-// goroutine, GORT_ENOTINIT before init.
-int gort_goexit(void);
 
 // The calling goroutine's id (> 0), 0 when not called on a goroutine, or
 // GORT_ENOTINIT.
@@ -381,6 +353,34 @@ int32_t gort_gomaxprocs(void);
 // GORT_EAGAIN, GORT_ETIMEDOUT, GORT_EINVAL (NULL `cases` with n > 0, a bad
 // `dir`, a send case with NULL elem and elem_size > 0), GORT_ENOTINIT.
 int gort_select(struct gort_select_case *cases, size_t n, int64_t timeout_ns);
+
+// Starts a goroutine running `fn(arg)` (Go's `go` statement, newproc).
+//
+// Callable from any thread at any time after `gort_init`/`gort_init_lib`,
+// concurrently. From a goroutine the new goroutine runs next on the same P
+// (Go's runnext); from another thread it enters the global run queue and an
+// idle M is woken for it. In program mode, the first call (on the thread
+// that called `gort_init`, before `gort_mstart`) creates the main goroutine:
+// when it returns the process exits with status 0.
+//
+// A goroutine that has spawned 32 goroutines in a row that have not started
+// gives way to them inside this call, and continues once each has run up
+// to its first block, yield or exit (spawn throttling: a loop that spawns
+// 100,000 goroutines keeps a few dozen stacks warm instead of 100,000
+// cold). Like every scheduling point, it may then resume on another thread.
+//
+// Returns the goroutine id (> 0), or GORT_EINVAL (`fn` is NULL),
+// GORT_ENOTINIT, GORT_ENOMEM (no memory for its stack; the runtime stays
+// usable).
+int64_t gort_go(void (*fn_)(void *arg), void *arg);
+
+// Ends the calling goroutine at once (Go's runtime.Goexit); other
+// goroutines are unaffected. On the main goroutine the process does not
+// exit: it keeps running the other goroutines, as in Go.
+//
+// Does not return on a goroutine. Returns GORT_EPERM when called off a
+// goroutine, GORT_ENOTINIT before init.
+int gort_goexit(void);
 
 // Fills `*out` with the current counters. Returns GORT_OK, GORT_EINVAL
 // (`out` is NULL) or GORT_ENOTINIT. Any thread.

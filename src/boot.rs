@@ -24,7 +24,7 @@ use crate::g::{gref, G};
 use crate::m::{getm, mref};
 use crate::os::{self, Note};
 use crate::p::P;
-use crate::proc::{self, schedule};
+use crate::proc::schedule;
 use crate::sched::{self, sched, Locked, Mode, Sched, MAXMCOUNT};
 use crate::trace::boot as trace;
 use std::ffi::{c_char, c_int, c_void, CStr};
@@ -138,7 +138,7 @@ fn schedinit(cfg: &Config, ncpu: u32, mode: Mode) -> Result<(), Error> {
         timerkick: Default::default(),
     }));
     let s = sched();
-    let m0 = proc::allocm()?;
+    let m0 = crate::m::allocm()?;
     s.m0.store(m0 as *const _ as *mut _, Ordering::Release);
     procresize(s, m0, mode);
     trace(format_args!(
@@ -153,14 +153,14 @@ fn schedinit(cfg: &Config, ncpu: u32, mode: Mode) -> Result<(), Error> {
 fn procresize(s: &'static Sched, m0: &'static crate::m::M, mode: Mode) {
     let mut l = s.locked();
     for pp in s.allp.iter().skip(1).rev() {
-        proc::pidleput(&mut l, pp as *const P as *mut P);
+        crate::idle::pidleput(&mut l, pp as *const P as *mut P);
     }
     drop(l);
     let p0 = &s.allp[0] as *const P as *mut P;
     match mode {
         Mode::Program => {
-            proc::minit(m0);
-            proc::acquirep(m0, p0);
+            crate::m::minit(m0);
+            crate::idle::acquirep(m0, p0);
         }
         Mode::Lib => m0.nextp.store(p0, Ordering::Release),
     }
@@ -180,12 +180,12 @@ fn start_lib() -> Result<(), Error> {
     let s = sched();
     // The init thread has no P, so this goes to the global queue, where m0's
     // first schedule() finds it.
-    let goid = proc::newproc(runtime_main_lib, std::ptr::null_mut(), false)?;
+    let goid = crate::spawn::newproc(runtime_main_lib, std::ptr::null_mut(), false)?;
     trace(format_args!("newproc: runtime.main goid={goid} (c-archive: returns before any user goroutine)"));
     // SAFETY: m0 was stored by schedinit.
     let m0 = unsafe { mref(s.m0.load(Ordering::Acquire)) };
     let p0 = m0.nextp.load(Ordering::Acquire);
-    proc::startthread(m0, p0, false)?;
+    crate::m::startthread(m0, p0, false)?;
     trace(format_args!("mstart: m0 thread started"));
     LIB_READY.sleep();
     Ok(())
@@ -198,7 +198,7 @@ unsafe extern "C" fn runtime_main_lib(_: *mut c_void) {
     s.main_started.store(true, Ordering::Release);
     crate::sysmon::start();
     // SAFETY: we run on a goroutine, so getg is the running G.
-    let goid = unsafe { gref(proc::getg()) }.goid.get();
+    let goid = unsafe { gref(crate::m::getg()) }.goid.get();
     trace(format_args!("runtime.main: goid={goid} sysmon started; c-archive mode returns before main.main"));
     STATE.store(READY, Ordering::Release);
     LIB_READY.wakeup();
@@ -217,7 +217,7 @@ pub(crate) unsafe extern "C" fn runtime_main(arg: *mut c_void) {
     let mid = unsafe { mref(mp) }.id;
     trace(format_args!("runtime.main: goid={} on m{mid}; sysmon started; calling main", g.goid.get()));
     // Goroutines queued before mstart may now get Ms of their own.
-    proc::wakep();
+    crate::idle::wakep();
     if let Some(f) = g.fnc.get() {
         // SAFETY: the user's function, called with the argument they gave.
         unsafe { f(g.arg.get()) };
@@ -301,7 +301,7 @@ pub extern "C" fn gort_mstart() -> c_int {
             return GORT_ENOTINIT;
         }
         let s = sched();
-        if s.mode != Mode::Program || os::gettid() != s.init_tid || !proc::getg().is_null() {
+        if s.mode != Mode::Program || os::gettid() != s.init_tid || !crate::m::getg().is_null() {
             return GORT_EPERM;
         }
         if !MAIN_CLAIMED.load(Ordering::Acquire) {

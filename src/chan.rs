@@ -19,8 +19,8 @@
 
 use crate::ffi::{GORT_EAGAIN, GORT_ECLOSED, GORT_EINVAL, GORT_ENOTINIT, GORT_ETIMEDOUT, GORT_OK};
 use crate::lock::RawLock;
+use crate::park::{deadline_after, park_until_unlock};
 use crate::park::{Sudog, WaitQ, Waiter};
-use crate::time::{deadline_after, park_until_unlock};
 use std::alloc::Layout;
 use std::cell::Cell;
 use std::ffi::{c_int, c_void};
@@ -108,7 +108,7 @@ pub(crate) unsafe fn release(c: *mut Chan) {
     }
     std::sync::atomic::fence(Ordering::Acquire);
     if !ch.recvq.is_empty() || !ch.sendq.is_empty() {
-        crate::proc::throw(
+        crate::panic::throw(
             "gort_chan_release: last reference released while goroutines or threads wait on the channel",
         );
     }

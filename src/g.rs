@@ -19,7 +19,7 @@
 //! The invariant that makes direct G-to-G switches safe: a G becomes
 //! visible to other threads (queued, published to a waiter list) only by a
 //! post-switch action, which the *next* context runs after `gort_swap` has
-//! saved the G's registers. See [`crate::proc::Post`].
+//! saved the G's registers. See [`crate::switch::Post`].
 
 use std::cell::Cell;
 use std::ffi::c_void;

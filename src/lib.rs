@@ -16,14 +16,18 @@
 //! 1. [`boot`]: `gort_init` is Go's `rt0_go` (`args`, `osinit`,
 //!    `schedinit`), `gort_go` of the first goroutine is `newproc(mainPC)`,
 //!    `gort_mstart` is `mstart`. Also the c-archive mode (`gort_init_lib`).
-//! 2. [`proc`]: `schedule`, `findrunnable`, `execute`, `newproc`,
-//!    `gopark`/`goready`, `wakep`/`startm`/`stopm`. The essay at its top
-//!    explains spinning Ms and why no wakeup is lost.
-//! 3. [`p`] (run queues), [`gfree`] (G and stack reuse), [`sched`] (the
-//!    global state), [`m`] (threads, TLS, park notes).
-//! 4. [`arch`] and `asm/<arch>.S`: the context switch.
-//! 5. [`stack`] and [`signal`]: stack slabs, guard pages, overflow reports.
-//! 6. [`sysmon`]: time slices for goroutines that inherit `runnext`.
+//! 2. [`proc`]: `schedule`, `findrunnable`, the direct switch to the next
+//!    G, `gopark`/`goready`. [`switch`]: post-switch actions, `execute`.
+//!    [`spawn`]: `newproc`, spawn throttling, `goexit0`.
+//! 3. [`idle`]: idle Ps and Ms, `wakep`/`startm`/`stopm`; the essay at its
+//!    top explains spinning Ms and why no wakeup is lost.
+//! 4. [`p`] (run queues), [`gfree`] (G and stack reuse), [`sched`] (the
+//!    global state), [`m`] (threads, TLS, the M lifecycle).
+//! 5. [`arch`] and `asm/<arch>.S`: the context switch.
+//! 6. [`stack`] and [`signal`]: stack slabs, guard pages, overflow reports.
+//! 7. [`timer`] (per-P timer heaps), [`park`] (waiters, timed parks), then
+//!    the primitives on top: `chan`, `select`, `sema`, `sync`, `time`.
+//! 8. [`sysmon`]: time slices for goroutines that inherit `runnext`.
 //!
 //! `docs/design.md` has the long form; `docs/hacking.md` the rules for
 //! working on the runtime (what may run on a goroutine stack, what may
@@ -44,21 +48,26 @@ pub mod chan;
 mod env;
 mod g;
 mod gfree;
+mod idle;
 mod lock;
 mod m;
 mod os;
 mod p;
+mod panic;
 mod park;
 pub mod proc;
 mod sched;
 pub mod select;
 mod sema;
 mod signal;
+pub mod spawn;
 mod stack;
 pub mod stats;
+mod switch;
 pub mod sync;
 mod sysmon;
 pub mod time;
+mod timer;
 mod trace;
 
 pub use ffi::*;

@@ -15,11 +15,17 @@
 //! * after a switch, code continues with the M that `gort_swap` hands over
 //!   (the M of the thread that resumed it), never with one read before.
 
+use crate::ffi::Error;
 use crate::g::G;
+use crate::idle::acquirep;
 use crate::os::Note;
 use crate::p::P;
-use crate::proc::Post;
+use crate::panic::throw;
+use crate::proc::schedule;
+use crate::sched::{sched, MAXMCOUNT};
+use crate::switch::Post;
 use std::cell::Cell;
+use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 #[repr(C, align(128))]
@@ -33,7 +39,7 @@ pub(crate) struct M {
     pub p: Cell<*mut P>,
     /// The P handed over by `startm` to a parked M before waking it.
     pub nextp: AtomicPtr<P>,
-    /// See "Worker thread parking" in proc.rs.
+    /// See "Worker thread parking" in idle.rs.
     pub spinning: Cell<bool>,
     /// Set by `startm` for a woken M: it starts out spinning.
     pub start_spinning: AtomicBool,
@@ -123,4 +129,74 @@ pub(crate) unsafe fn mref<'a>(mp: *mut M) -> &'a M {
 
 pub(crate) fn load_nextp(mp: &M) -> *mut P {
     mp.nextp.swap(std::ptr::null_mut(), Ordering::Acquire)
+}
+
+/// The goroutine running on this thread, or null (g0, host thread).
+pub(crate) fn getg() -> *mut G {
+    let mp = getm();
+    if mp.is_null() {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: non-null Ms are leaked and valid; curg is read by the M's own thread.
+    unsafe { mref(mp) }.curg.get()
+}
+
+/// Go's allocm: a new M, registered in allm. Fails past maxmcount.
+pub(crate) fn allocm() -> Result<&'static M, Error> {
+    let s = sched();
+    let id = s.mcount.fetch_add(1, Ordering::Relaxed);
+    if id >= MAXMCOUNT {
+        s.mcount.fetch_sub(1, Ordering::Relaxed);
+        crate::os::write_stderr(&["gort: thread limit (maxmcount 10000) reached\n"]);
+        return Err(Error::NoMem);
+    }
+    let mp: &'static M = Box::leak(Box::new(M::new(id)));
+    s.locked().allm.push(mp as *const M as *mut M);
+    Ok(mp)
+}
+
+/// Go's newm: a new M (OS thread) that starts with pp.
+pub(crate) fn newm(pp: *mut P, spinning: bool) -> Result<(), Error> {
+    startthread(allocm()?, pp, spinning)
+}
+
+/// Starts the OS thread of an allocated M, which begins with pp.
+pub(crate) fn startthread(mp: &'static M, pp: *mut P, spinning: bool) -> Result<(), Error> {
+    mp.start_spinning.store(spinning, Ordering::Relaxed);
+    mp.nextp.store(pp, Ordering::Release);
+    crate::os::newosproc(M_STACK, mstart_thread, mp as *const M as *mut c_void).map_err(|e| {
+        sched().mcount.fetch_sub(1, Ordering::Relaxed);
+        let mut b = [0u8; 24];
+        crate::os::write_stderr(&["gort: cannot create thread (errno ", crate::os::fmt_i64(e as i64, &mut b), ")\n"]);
+        Error::NoMem
+    })
+}
+
+/// Size of an M's own stack (its g0), where schedule runs.
+const M_STACK: usize = 256 << 10;
+
+/// Start routine of every M thread but m0 in program mode (Go's mstart).
+extern "C" fn mstart_thread(arg: *mut c_void) -> *mut c_void {
+    // SAFETY: newm passes a leaked M.
+    let mp: &'static M = unsafe { mref(arg.cast()) };
+    minit(mp);
+    let mut b = [0u8; 24];
+    let name = crate::os::fmt_i64(mp.id, &mut b);
+    crate::os::set_thread_name(&format!("gort-m{name}"));
+    let pp = load_nextp(mp);
+    if pp.is_null() {
+        throw("mstart: M started without a P");
+    }
+    acquirep(mp, pp);
+    if mp.start_spinning.swap(false, Ordering::Relaxed) {
+        mp.spinning.set(true);
+    }
+    schedule(mp)
+}
+
+/// Go's minit: per-thread setup of an M.
+pub(crate) fn minit(mp: &'static M) {
+    setm(mp as *const M as *mut M);
+    mp.tid.set(crate::os::gettid());
+    crate::signal::minit();
 }

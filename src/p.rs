@@ -13,7 +13,7 @@
 //!    *oldest* unstarted goroutine, the root of the biggest untouched
 //!    subtree.
 //! 3. `throttled`: a spawner that gave way to a burst of its children
-//!    (`spawnyield` in proc.rs), once `newq` is empty and at most
+//!    (`spawnyield` in spawn.rs), once `newq` is empty and at most
 //!    `throttle_credit` goroutines of `runq` ran after the burst.
 //! 4. `runq`: every other runnable goroutine (yielded, readied, demoted),
 //!    FIFO as in Go, so goroutines that yield take turns.
@@ -55,7 +55,7 @@ pub(crate) struct P {
     pub preempt: AtomicBool,
     /// Owner sets non-null; thieves may only CAS it back to null.
     pub runnext: AtomicPtr<G>,
-    /// A goroutine that spawned a burst (see `spawnyield` in proc.rs),
+    /// A goroutine that spawned a burst (see `spawnyield` in spawn.rs),
     /// waiting for its children in `newq` to start; runs after them and at
     /// most `throttle_credit` goroutines of `runq`.
     /// Owner sets non-null; thieves may CAS it back to null, like runnext.
@@ -87,7 +87,7 @@ pub(crate) struct P {
     pub nsteals: AtomicI64,
     pub nstolen: AtomicI64,
     /// This P's timer heap (Go's p.timers); any M may run due timers.
-    pub timers: crate::time::Timers,
+    pub timers: crate::timer::Timers,
 }
 
 // SAFETY: the Cell fields and `runq` are touched only by the M holding the P
@@ -131,7 +131,7 @@ impl P {
             nexited: AtomicI64::new(0),
             nsteals: AtomicI64::new(0),
             nstolen: AtomicI64::new(0),
-            timers: crate::time::Timers::new(),
+            timers: crate::timer::Timers::new(),
         }
     }
 
@@ -174,7 +174,7 @@ pub(crate) fn runqput(pp: &P, gp: *mut G, next: bool) {
         // A swap, i.e. a full barrier, not a plain store even when the slot is
         // empty: the callers go on to read npidle/nmspinning in wakep, and a
         // parking M re-checks our queues after publishing npidle (see
-        // "Worker thread parking" in proc.rs). Store-then-load needs the
+        // "Worker thread parking" in idle.rs). Store-then-load needs the
         // barrier on x86, or both sides can miss each other and the G waits
         // while this P is busy (test_lost_wakeup, part F). Go uses a CAS.
         // Only the owner stores non-null, so whatever comes back (null if a

@@ -21,8 +21,12 @@
 //! goroutine is saved, so no waker can ready it half-parked.
 
 use crate::g::{gref, G};
+use crate::lock::RawLock;
+use crate::m::getg;
 use crate::os::{futex_wait, futex_wake, nanotime};
-use crate::proc::{getg, goready, ParkFn};
+use crate::proc::{gopark, goready};
+use crate::switch::ParkFn;
+use crate::timer::{addtimer, deltimer, Timer};
 use std::cell::Cell;
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -91,7 +95,7 @@ impl Waiter {
     /// gopark's unlock function), for a thread right away. A host thread
     /// with a `deadline` (nanotime, > 0) gives up then: returns false after
     /// claiming the waiter for itself. Goroutines implement deadlines with a
-    /// timer armed by `unlockf` (see `time::TimedPark`) and always return
+    /// timer armed by `unlockf` (see `TimedPark` below) and always return
     /// true.
     #[inline]
     pub(crate) fn park(&self, unlockf: ParkFn, arg: *mut c_void, deadline: i64) -> bool {
@@ -267,5 +271,99 @@ impl WaitQ {
         // SAFETY: sg is the caller's own sudog, alive on its stack.
         let s = unsafe { &*sg };
         !s.prev.get().is_null() || self.first.get() == sg
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Parking with a deadline (goroutines).
+
+/// A goroutine park with a deadline: `unlockf` releases the caller's locks
+/// and then arms a timer that, if it wins the waiter, wakes it with no
+/// winner (timeout).
+struct TimedPark {
+    inner: ParkFn,
+    inner_arg: *mut c_void,
+    timer: Timer,
+    when: i64,
+}
+
+unsafe fn timedpark_unlock(gp: *mut G, arg: *mut c_void) -> bool {
+    // A waker needs the caller's locks to dequeue us, and our own timeout
+    // path needs them to finish, so tp outlives this function's use of it.
+    // SAFETY: arg is the TimedPark on the parked goroutine's stack, valid until the caller's locks are released below.
+    let tp = unsafe { &*(arg as *const TimedPark) };
+    let (inner, inner_arg) = (tp.inner, tp.inner_arg);
+    // Arm first, unlock last: once unlocked, a waker may run the goroutine
+    // on another P, which returns and reuses this stack frame. Armed after
+    // that, the timer would live in dead memory and later "wake" whatever
+    // waiter sits there. The goroutine is saved already, so firing at once
+    // is fine.
+    addtimer(&tp.timer, tp.when);
+    // SAFETY: the caller's own unlock function and argument; tp is not touched after this.
+    unsafe { inner(gp, inner_arg) }
+}
+
+unsafe fn timedpark_fire(t: *mut Timer) -> bool {
+    // SAFETY: the timer's arg is the Waiter, alive until its owner deltimers.
+    let w = unsafe { &*((*t).arg.get() as *const Waiter) };
+    if w.claim() {
+        w.wake(std::ptr::null_mut());
+    }
+    true
+}
+
+/// Parks `w` like `Waiter::park`, giving up at `deadline` (nanotime; 0 =
+/// never). Returns false on timeout. `w` must be arbitrated when a
+/// deadline is given.
+#[inline]
+pub(crate) fn park_until(w: &Waiter, unlockf: ParkFn, arg: *mut c_void, deadline: i64) -> bool {
+    if deadline <= 0 || !w.is_goroutine() {
+        return w.park(unlockf, arg, deadline);
+    }
+    park_timed(w, unlockf, arg, deadline)
+}
+
+/// park_until whose unlock would only release `lock` (a channel's, a
+/// semaphore bucket's, a cond's or weighted semaphore's list lock): a
+/// goroutine without a deadline parks through `gopark_unlock_g`, which
+/// releases the lock inline at the switch; everything else as park_until.
+#[inline]
+pub(crate) fn park_until_unlock(w: &Waiter, lock: &RawLock, deadline: i64) -> bool {
+    if deadline <= 0 && w.is_goroutine() {
+        crate::proc::gopark_unlock_g(w.g, lock);
+        return true;
+    }
+    park_until(w, unlock_rawlock, lock as *const RawLock as *mut c_void, deadline)
+}
+
+/// The ParkFn form of releasing a RawLock, for park_until_unlock's other cases.
+unsafe fn unlock_rawlock(_gp: *mut G, arg: *mut c_void) -> bool {
+    // SAFETY: arg is the RawLock the parking party holds (park_until_unlock).
+    unsafe { &*(arg as *const RawLock) }.unlock();
+    true
+}
+
+/// park_until for a goroutine with a deadline: a timer armed once it is
+/// saved (see TimedPark).
+#[inline(never)]
+fn park_timed(w: &Waiter, unlockf: ParkFn, arg: *mut c_void, deadline: i64) -> bool {
+    let tp = TimedPark {
+        inner: unlockf,
+        inner_arg: arg,
+        timer: Timer::new(timedpark_fire, w as *const Waiter as *mut c_void),
+        when: deadline,
+    };
+    gopark(timedpark_unlock, &tp as *const TimedPark as *mut c_void);
+    // Either the timer claimed us, or a waker did and the timer must go.
+    deltimer(&tp.timer);
+    !w.winner.get().is_null()
+}
+
+/// Deadline for a relative timeout: <0 = none (0 returned), else now + ns.
+pub(crate) fn deadline_after(ns: i64) -> i64 {
+    if ns < 0 {
+        0
+    } else {
+        nanotime().saturating_add(ns).max(1)
     }
 }

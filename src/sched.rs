@@ -40,7 +40,7 @@ pub(crate) struct Sched {
     pub lock: Mutex<Locked>,
     /// Mirrors pidle.len() for lock-free checks in wakep.
     pub npidle: AtomicU32,
-    /// See "Worker thread parking" in proc.rs.
+    /// See "Worker thread parking" in idle.rs.
     pub nmspinning: AtomicU32,
     pub nmidle: AtomicU32,
     /// The global run queue (Go's sched.runq).
@@ -68,7 +68,7 @@ pub(crate) struct Sched {
     /// Go's sched.sysmonwait/sysmonnote: sysmon sleeps here while all Ps idle.
     pub sysmonwait: AtomicBool,
     pub sysmonnote: Note,
-    /// The M sleeping until the earliest timer, if any (see time.rs).
+    /// The M sleeping until the earliest timer, if any (see "The timer sleeper" in idle.rs).
     pub timer_sleeper: AtomicPtr<M>,
     /// Its deadline (nanotime), 0 while it is not yet asleep.
     pub sleep_until: AtomicI64,

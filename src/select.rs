@@ -14,8 +14,8 @@ use crate::chan::Chan;
 use crate::ffi::{GORT_EAGAIN, GORT_EINVAL, GORT_ENOTINIT, GORT_ETIMEDOUT};
 use crate::g::G;
 use crate::m::{getm, mref};
+use crate::park::{deadline_after, park_until};
 use crate::park::{Sudog, Waiter};
-use crate::time::{deadline_after, park_until};
 use std::ffi::{c_int, c_void};
 
 /// A send case: `elem` points to the value to send.

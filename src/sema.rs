@@ -11,9 +11,10 @@
 //! enough). Waiters are goroutines or host threads ([`crate::park`]).
 
 use crate::lock::RawLock;
+use crate::m::getg;
+use crate::park::park_until_unlock;
 use crate::park::{Sudog, Waiter};
-use crate::proc::{getg, gosched};
-use crate::time::park_until_unlock;
+use crate::proc::gosched;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU32, Ordering};
 

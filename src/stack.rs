@@ -78,7 +78,7 @@ pub(crate) struct StackAlloc {
 static STACKS: OnceLock<StackAlloc> = OnceLock::new();
 
 pub(crate) fn stacks() -> &'static StackAlloc {
-    STACKS.get().unwrap_or_else(|| crate::proc::throw("stackalloc before stackinit"))
+    STACKS.get().unwrap_or_else(|| crate::panic::throw("stackalloc before stackinit"))
 }
 
 /// For the signal handler: never blocks, never allocates.

@@ -68,7 +68,7 @@ extern "C" fn sysmon_thread(_: *mut c_void) -> *mut c_void {
             continue;
         }
         let now = nanotime();
-        crate::time::sysmon_timers(now, TIMER_SLACK_NS);
+        crate::idle::sysmon_timers(now, TIMER_SLACK_NS);
         for (i, pp) in s.allp.iter().enumerate() {
             if pp.status.load(Ordering::Relaxed) != PRUNNING {
                 continue;

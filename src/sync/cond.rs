@@ -7,8 +7,8 @@ use super::au32;
 use super::mutex::{gort_mutex, Mutex};
 use crate::ffi::{GORT_EINVAL, GORT_EPERM, GORT_OK};
 use crate::lock::RawLock;
+use crate::park::park_until_unlock;
 use crate::park::{Sudog, Waiter};
-use crate::time::park_until_unlock;
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::Ordering;
 

@@ -4,8 +4,8 @@
 
 use crate::ffi::{GORT_EAGAIN, GORT_EINVAL, GORT_OK};
 use crate::lock::RawLock;
+use crate::park::park_until_unlock;
 use crate::park::{Sudog, Waiter};
-use crate::time::park_until_unlock;
 use std::ffi::{c_int, c_void};
 
 /// A weighted semaphore. Zero-initialised holds 0 units; GORT_SEMA_INIT(n)

@@ -1,0 +1,236 @@
+//! Creating and ending goroutines (Go's newproc, newproc1, goexit0), with
+//! gort's spawn throttling, and their C API (`gort_go`, `gort_goexit`).
+
+use crate::arch;
+use crate::boot;
+use crate::ffi::{Error, GORT_EINVAL, GORT_ENOTINIT, GORT_EPERM};
+use crate::g::{gref, GoFn, G, GDEAD, GRUNNABLE};
+use crate::gfree::{gfget, gfget_global};
+use crate::idle::wakep;
+use crate::m::{getg, getm, mref, M};
+use crate::p::{runqget, runqput, GOID_BATCH, P};
+use crate::panic::throw;
+use crate::proc::{injectglist, park_switch};
+use crate::sched::sched;
+use crate::stack::{canary_ok, stacks};
+use crate::switch::{execute, goentry, switch_from, Post};
+use std::ffi::{c_int, c_void};
+use std::sync::atomic::Ordering;
+
+/// Go's newproc: creates a goroutine running `fnc(arg)` and queues it.
+/// With `main`, it is the main goroutine of program mode. Returns its goid.
+pub(crate) fn newproc(fnc: GoFn, arg: *mut c_void, main: bool) -> Result<i64, Error> {
+    let s = sched();
+    let mp = getm();
+    // SAFETY: non-null Ms are valid; p is read by the M's own thread.
+    let pp = if mp.is_null() { std::ptr::null_mut() } else { unsafe { mref(mp) }.p.get() };
+    if pp.is_null() {
+        // A thread without a P (a host thread in library mode).
+        let gp = match gfget_global() {
+            Some(gp) => gp,
+            None => stacks().malg()?,
+        };
+        let goid = s.goidgen.fetch_add(1, Ordering::Relaxed);
+        s.ncreated_nop.fetch_add(1, Ordering::Relaxed);
+        newproc1(gp, fnc, arg, goid, main);
+        injectglist(gp);
+        return Ok(goid);
+    }
+    // SAFETY: this thread's M holds pp.
+    let pp = unsafe { &*pp };
+    let gp = match gfget(pp) {
+        Some(gp) => gp,
+        None => stacks().malg()?,
+    };
+    if pp.goidcache.get() == pp.goidcacheend.get() {
+        let start = s.goidgen.fetch_add(GOID_BATCH, Ordering::Relaxed);
+        pp.goidcache.set(start);
+        pp.goidcacheend.set(start + GOID_BATCH);
+    }
+    let goid = pp.goidcache.get();
+    pp.goidcache.set(goid + 1);
+    P::bump(&pp.ncreated, 1);
+    newproc1(gp, fnc, arg, goid, main);
+    // From a goroutine, the new G runs next (Go's newproc). From g0 before
+    // mstart only the main goroutine does, so it runs first.
+    // SAFETY: mp is non-null here.
+    let on_goroutine = !unsafe { mref(mp) }.curg.get().is_null();
+    runqput(pp, gp, on_goroutine || main);
+    if s.main_started.load(Ordering::Relaxed) {
+        wakep();
+    }
+    if on_goroutine {
+        // SAFETY: mp is non-null and runs a goroutine (on_goroutine).
+        let mp = unsafe { mref(mp) };
+        let cur = mp.curg.get();
+        // SAFETY: cur is the running goroutine, ours.
+        let c = unsafe { gref(cur) };
+        let n = c.spawned.get() + 1;
+        c.spawned.set(n);
+        // Only a burst from one spawner: a spawn tree (skynet: ten children
+        // per node) fills newq with many spawners' children, each of which
+        // must keep running depth-first, not be parked aside.
+        if n >= SPAWN_BURST as u32 && pp.newq.len() >= SPAWN_BURST && pp.throttled.load(Ordering::Relaxed).is_null() {
+            c.spawned.set(0);
+            spawnyield(mp, cur);
+        }
+    }
+    Ok(goid)
+}
+
+/// spawnyield's post-switch action: gp (saved, GRUNNABLE) waits in the
+/// `throttled` slot of `pp`, the P of the M that switched away from it.
+unsafe fn throttle_put(gp: *mut G, pp: *mut c_void) -> bool {
+    // SAFETY: pp is the P held by the M running this post-switch action.
+    let pp = unsafe { &*(pp as *const P) };
+    // newproc saw the slot empty, only this P's owner fills it, and nothing
+    // ran on this P since: it is still empty (thieves only clear it).
+    debug_assert!(pp.throttled.load(Ordering::Relaxed).is_null());
+    pp.throttle_credit.set(THROTTLE_CREDIT);
+    pp.throttled.store(gp, Ordering::Release);
+    true
+}
+
+/// Goroutines of `runq` that may run between a burst and its spawner.
+const THROTTLE_CREDIT: u32 = 2 * SPAWN_BURST as u32;
+
+/// Unstarted goroutines a P queues before their spawner gives way to them.
+const SPAWN_BURST: usize = crate::p::RUNQ_CAP / 2;
+
+/// No Go equivalent: a goroutine that spawns faster than its children
+/// start lets them start. Go's spawner runs on and its P's queue overflows
+/// to the global queue, so a loop spawning 100,000 goroutines holds 100,000
+/// stacks at once, most of them cold by the time they run. Here, once
+/// SPAWN_BURST children wait in `newq`, the spawner waits in `throttled`:
+/// the children run until they first block, yield or exit (exits hand
+/// their warm stacks to the next spawns), then at most THROTTLE_CREDIT
+/// goroutines of `runq`, then the spawner, so that neither the spawner nor
+/// goroutines readied meanwhile wait without bound. It costs one switch
+/// per SPAWN_BURST spawns; the waiting spawner can be stolen by an idle P
+/// like `runnext`.
+#[cold]
+fn spawnyield(mp: &'static M, gp: *mut G) {
+    let pp = mp.pp();
+    let Some((next, inherit)) = runqget(pp, false) else { return };
+    // SAFETY: gp is the running goroutine of mp.
+    unsafe { gref(gp) }.status.store(GRUNNABLE, Ordering::Relaxed);
+    // A park whose unlock function queues gp in the slot: no extra Post
+    // variant (and no extra branch) on every switch for this rare case.
+    mp.post.set(Post::Park(gp, throttle_put, pp as *const P as *mut c_void));
+    execute(mp, pp, next, inherit);
+    // SAFETY: next is owned by us now.
+    let target = unsafe { gref(next) }.sched_sp.get();
+    switch_from(mp, gp, target);
+}
+
+/// Go's newproc1: readies a dead or fresh G to run fnc(arg).
+fn newproc1(gp: *mut G, fnc: GoFn, arg: *mut c_void, goid: i64, main: bool) {
+    // SAFETY: gp is GIDLE or GDEAD and owned by the caller.
+    let g = unsafe { gref(gp) };
+    g.goid.set(goid);
+    g.is_main.set(main);
+    g.started.set(false);
+    g.spawned.set(0);
+    g.fnc.set(Some(fnc));
+    g.arg.set(arg);
+    g.param.set(std::ptr::null_mut());
+    let (start, start_arg): (GoFn, *mut c_void) = if main { (boot::runtime_main, gp.cast()) } else { (fnc, arg) };
+    // SAFETY: the stack is owned (see above) and stack_hi is 64-byte aligned.
+    let sp = unsafe { arch::init_frame(g.stack_hi, start, start_arg, gp, goentry, goexit_hook) };
+    g.sched_sp.set(sp);
+    g.status.store(GRUNNABLE, Ordering::Relaxed);
+}
+
+/// Called by gort_gostart when the start function returns.
+unsafe extern "C" fn goexit_hook() -> ! {
+    let mp = getm();
+    // SAFETY: we are on a goroutine, so the thread has an M.
+    let mp = unsafe { mref(mp) };
+    goexit0(mp, mp.curg.get())
+}
+
+/// Go's goexit0: gp is finished; its stack is recycled by the successor.
+pub(crate) fn goexit0(mp: &'static M, gp: *mut G) -> ! {
+    // SAFETY: gp is the running goroutine.
+    let g = unsafe { gref(gp) };
+    if !canary_ok(g) {
+        crate::signal::report_overflow(g, 0);
+    }
+    g.status.store(GDEAD, Ordering::Relaxed);
+    g.fnc.set(None);
+    let pp = mp.pp();
+    P::bump(&pp.nexited, 1);
+    if g.is_main.get() {
+        boot::main_goexited();
+    }
+    boot::checkdead_after_exit(sched());
+    park_switch(mp, gp, Post::Gfput(gp));
+    throw("goexit0: dead goroutine resumed")
+}
+
+// ---------------------------------------------------------------------------
+// C API
+
+/// Starts a goroutine running `fn(arg)` (Go's `go` statement, newproc).
+///
+/// Callable from any thread at any time after `gort_init`/`gort_init_lib`,
+/// concurrently. From a goroutine the new goroutine runs next on the same P
+/// (Go's runnext); from another thread it enters the global run queue and an
+/// idle M is woken for it. In program mode, the first call (on the thread
+/// that called `gort_init`, before `gort_mstart`) creates the main goroutine:
+/// when it returns the process exits with status 0.
+///
+/// A goroutine that has spawned 32 goroutines in a row that have not started
+/// gives way to them inside this call, and continues once each has run up
+/// to its first block, yield or exit (spawn throttling: a loop that spawns
+/// 100,000 goroutines keeps a few dozen stacks warm instead of 100,000
+/// cold). Like every scheduling point, it may then resume on another thread.
+///
+/// Returns the goroutine id (> 0), or GORT_EINVAL (`fn` is NULL),
+/// GORT_ENOTINIT, GORT_ENOMEM (no memory for its stack; the runtime stays
+/// usable).
+#[no_mangle]
+pub extern "C" fn gort_go(fn_: Option<unsafe extern "C" fn(arg: *mut c_void)>, arg: *mut c_void) -> i64 {
+    ffi_guard!("gort_go", {
+        if !boot::is_ready() {
+            return GORT_ENOTINIT as i64;
+        }
+        let Some(f) = fn_ else { return GORT_EINVAL as i64 };
+        let main = boot::claim_main();
+        match newproc(f, arg, main) {
+            Ok(id) => {
+                if main {
+                    crate::trace::boot(format_args!("newproc: main goroutine goid={id} queued in runnext of p0"));
+                }
+                id
+            }
+            Err(e) => {
+                if main {
+                    boot::unclaim_main();
+                }
+                e.code() as i64
+            }
+        }
+    })
+}
+
+/// Ends the calling goroutine at once (Go's runtime.Goexit); other
+/// goroutines are unaffected. On the main goroutine the process does not
+/// exit: it keeps running the other goroutines, as in Go.
+///
+/// Does not return on a goroutine. Returns GORT_EPERM when called off a
+/// goroutine, GORT_ENOTINIT before init.
+#[no_mangle]
+pub extern "C" fn gort_goexit() -> c_int {
+    ffi_guard!("gort_goexit", {
+        if !boot::is_ready() {
+            return GORT_ENOTINIT;
+        }
+        let gp = getg();
+        if gp.is_null() {
+            return GORT_EPERM;
+        }
+        // SAFETY: a current G implies a valid M on this thread.
+        goexit0(unsafe { mref(getm()) }, gp)
+    })
+}
