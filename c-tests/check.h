@@ -122,6 +122,28 @@ static inline int check_run_self(char *const args[], char *const env_add[], char
     return status;
 }
 
+/* main() of a test that runs `fn` as the main goroutine once per entry of
+ * `procs` (e.g. "1,2,4"), each in a fresh process with GORT_MAXPROCS set:
+ * the parent re-executes itself with argv[1] = "run", prints each child's
+ * stderr and fails unless every child exits 0. */
+static inline int check_run_procs(int argc, char **argv, void (*fn)(void *), const char *procs) {
+    if (argc > 1 && !strcmp(argv[1], "run"))
+        return check_run_main(argc, argv, fn);
+    char list[64];
+    snprintf(list, sizeof list, "%s", procs);
+    for (char *save = NULL, *p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        static char out[1 << 16];
+        char env[32];
+        snprintf(env, sizeof env, "GORT_MAXPROCS=%s", p);
+        char *args[] = {(char *)"run", NULL};
+        char *envs[] = {env, NULL};
+        int64_t t0 = check_now_ns();
+        int st = check_run_self(args, envs, out, sizeof out);
+        fprintf(stderr, "--- %s: status 0x%x (%.0f ms)\n%s", env, st, (check_now_ns() - t0) / 1e6, out);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    return 0;
+}
 
 /* The whole main() of every test_example_* test: with "run" as argv[1] it is
  * the child and runs the example's own main (renamed example_main) with its

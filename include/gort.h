@@ -125,6 +125,12 @@ struct gort_stats {
   int64_t stacks_guard_mprotect;
   // Stacks protected only by a canary checked at each switch.
   int64_t stacks_guard_canary;
+  // Ps that sysmon took from a goroutine in a blocking call
+  // (`gort_entersyscall`) and handed to another thread (Go's retake).
+  int64_t handoffs_syscall;
+  // Ps that sysmon took from a goroutine that ran C code for 10 ms
+  // without a gort call (preemption by hand-off).
+  int64_t handoffs_preempt;
 };
 
 // A condition variable (Go's sync.Cond) used with a `gort_mutex`.
@@ -462,6 +468,32 @@ int gort_sema_try_acquire(struct gort_sema *s, int64_t n);
 // Returns `n` units and wakes the waiters at the head of the queue whose
 // requests now fit. Returns GORT_OK or GORT_EINVAL (NULL or n <= 0).
 int gort_sema_release(struct gort_sema *s, int64_t n);
+
+// Marks the start of a call that may block the thread (Go's
+// entersyscall): file I/O, DNS, a third-party library's blocking call,
+// `pthread_mutex_lock`. Until `gort_exitsyscall`, the goroutine keeps its
+// thread, but its P may be handed to another thread (by sysmon, once the
+// call has lasted ~20 us and other goroutines wait), so the goroutines
+// queued behind it keep running. Costs a few instructions: no lock, no
+// allocation, no system call.
+//
+// Without it, a blocking call still loses its P, but only after 10 ms
+// (see the README, "Blocking calls and preemption").
+//
+// Returns GORT_OK; GORT_EPERM when already between the two calls. Off a
+// goroutine (a host thread, or before init) it returns GORT_OK and does
+// nothing.
+int gort_entersyscall(void);
+
+// Marks the end of a blocking call (Go's exitsyscall). If the P was handed
+// off meanwhile, it takes back its old P if that is idle, else any idle P;
+// otherwise the goroutine waits in the global run queue and continues when
+// a P is free, possibly on another thread. Costs a few instructions when
+// the P was kept.
+//
+// Returns GORT_OK; GORT_EPERM without a matching `gort_entersyscall`. Off
+// a goroutine it returns GORT_OK and does nothing.
+int gort_exitsyscall(void);
 
 // Monotonic clock in nanoseconds (CLOCK_MONOTONIC), the clock every gort
 // timeout and timer uses. Usable before init.

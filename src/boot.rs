@@ -138,12 +138,16 @@ fn schedinit(cfg: &Config, ncpu: u32, mode: Mode) -> Result<(), Error> {
         timerkick: Default::default(),
     }));
     let s = sched();
+    let handshake = crate::syscall::syscallinit(cfg.membarrier, cfg.asyncpreemptoff);
     let m0 = crate::m::allocm()?;
     s.m0.store(m0 as *const _ as *mut _, Ordering::Release);
     procresize(s, m0, mode);
     trace(format_args!(
-        "schedinit: procs={procs} (from {from}) maxmcount={MAXMCOUNT} stacksize={} guard={:?} m0=m{}",
-        sa.usable, sa.method, m0.id
+        "schedinit: procs={procs} (from {from}) maxmcount={MAXMCOUNT} stacksize={} guard={:?} handoff={handshake}{} m0=m{}",
+        sa.usable,
+        sa.method,
+        if cfg.asyncpreemptoff { " asyncpreemptoff" } else { "" },
+        m0.id
     ));
     Ok(())
 }

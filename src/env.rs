@@ -7,7 +7,9 @@
 //! | `GORT_STACKSIZE`| usable bytes per goroutine stack, `k`/`m`/`g` suffixes |
 //! | `GORT_DEBUG`    | comma-separated `key=value`: `inittrace=1`,             |
 //! |                 | `guard=madvise|mprotect|canary` (force a guard method), |
-//! |                 | `schedtrace=N`: a scheduler state line every N ms       |
+//! |                 | `schedtrace=N`: a scheduler state line every N ms,      |
+//! |                 | `asyncpreemptoff=1` (no hand-off of running C code),    |
+//! |                 | `membarrier=0` (fence-based hand-off handshake)          |
 //!
 //! A malformed value makes `gort_init` fail with `GORT_EINVAL` and a line on
 //! stderr naming the variable: silently running with other settings than the
@@ -43,6 +45,12 @@ pub(crate) struct Config {
     /// Go's GODEBUG=schedtrace: print the scheduler state every this many
     /// ms (0: off).
     pub schedtrace: u32,
+    /// Go's GODEBUG=asyncpreemptoff=1: never hand off the P of a goroutine
+    /// running C code outside gort_entersyscall.
+    pub asyncpreemptoff: bool,
+    /// membarrier=0: the hand-off handshake uses a fence on every gort call
+    /// instead of membarrier (testing the fallback).
+    pub membarrier: bool,
 }
 
 pub(crate) fn read() -> Result<Config, Error> {
@@ -75,6 +83,8 @@ pub(crate) fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Config, Erro
     let mut inittrace = false;
     let mut guard = GuardPref::Auto;
     let mut schedtrace = 0;
+    let mut asyncpreemptoff = false;
+    let mut membarrier = true;
     if let Some(v) = nonempty("GORT_DEBUG") {
         for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let (key, val) = item.split_once('=').unwrap_or((item, ""));
@@ -92,6 +102,18 @@ pub(crate) fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Config, Erro
                         _ => return Err(bad("GORT_DEBUG", &v, "schedtrace=<ms>, 0 to 3600000")),
                     }
                 }
+                "asyncpreemptoff" | "membarrier" => {
+                    let on = match val {
+                        "0" => false,
+                        "1" => true,
+                        _ => return Err(bad("GORT_DEBUG", &v, "asyncpreemptoff=0|1, membarrier=0|1")),
+                    };
+                    if key == "asyncpreemptoff" {
+                        asyncpreemptoff = on;
+                    } else {
+                        membarrier = on;
+                    }
+                }
                 "guard" => {
                     guard = match val {
                         "auto" => GuardPref::Auto,
@@ -105,7 +127,7 @@ pub(crate) fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Config, Erro
             }
         }
     }
-    Ok(Config { procs, stack_size, inittrace, guard, schedtrace })
+    Ok(Config { procs, stack_size, inittrace, guard, schedtrace, asyncpreemptoff, membarrier })
 }
 
 /// "65536", "64k", "64K", "1m", "1g" (binary multiples).
@@ -142,7 +164,15 @@ mod tests {
         let c = cfg(&[]).unwrap();
         assert_eq!(
             c,
-            Config { procs: None, stack_size: DEFAULT_STACK, inittrace: false, guard: GuardPref::Auto, schedtrace: 0 }
+            Config {
+                procs: None,
+                stack_size: DEFAULT_STACK,
+                inittrace: false,
+                guard: GuardPref::Auto,
+                schedtrace: 0,
+                asyncpreemptoff: false,
+                membarrier: true,
+            }
         );
     }
 
@@ -181,5 +211,8 @@ mod tests {
         assert_eq!(cfg(&[("GORT_DEBUG", "schedtrace=250")]).unwrap().schedtrace, 250);
         assert_eq!(cfg(&[("GORT_DEBUG", "schedtrace=-1")]), Err(Error::Inval));
         assert_eq!(cfg(&[("GORT_DEBUG", "guard=steel")]), Err(Error::Inval));
+        let c = cfg(&[("GORT_DEBUG", "asyncpreemptoff=1,membarrier=0")]).unwrap();
+        assert!(c.asyncpreemptoff && !c.membarrier);
+        assert_eq!(cfg(&[("GORT_DEBUG", "membarrier=yes")]), Err(Error::Inval));
     }
 }

@@ -160,6 +160,19 @@ pub(crate) fn mget(l: &mut Locked) -> Option<*mut M> {
 /// Go's pidleget. sched.lock must be held.
 pub(crate) fn pidleget(l: &mut Locked) -> Option<*mut P> {
     let pp = l.pidle.pop()?;
+    pidletaken(pp)
+}
+
+/// pidleget that takes `want` if it is idle, else any idle P (exitsyscall
+/// prefers the P it had: its caches, its timers). sched.lock must be held.
+pub(crate) fn pidleget_prefer(l: &mut Locked, want: *mut P) -> Option<*mut P> {
+    match l.pidle.iter().position(|&p| p == want) {
+        Some(i) => pidletaken(l.pidle.swap_remove(i)),
+        None => pidleget(l),
+    }
+}
+
+fn pidletaken(pp: *mut P) -> Option<*mut P> {
     let s = sched();
     s.npidle.fetch_sub(1, Ordering::SeqCst);
     // sysmon sleeps while every P is idle; a P is about to run again, by
@@ -183,7 +196,9 @@ pub(crate) fn pidleput(l: &mut Locked, pp: *mut P) {
 pub(crate) fn acquirep(mp: &M, pp: *mut P) {
     mp.p.set(pp);
     // SAFETY: Ps are leaked.
-    unsafe { &*pp }.status.store(PRUNNING, Ordering::Relaxed);
+    let p = unsafe { &*pp };
+    p.m.store(mp as *const M as *mut M, Ordering::Release);
+    p.status.store(PRUNNING, Ordering::Relaxed);
 }
 
 /// Go's releasep: mp lets go of its P.
@@ -192,6 +207,8 @@ pub(crate) fn releasep(mp: &M) -> *mut P {
     if pp.is_null() {
         throw("releasep: no P");
     }
+    // SAFETY: Ps are leaked.
+    unsafe { &*pp }.m.store(std::ptr::null_mut(), Ordering::Relaxed);
     pp
 }
 

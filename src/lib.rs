@@ -65,6 +65,7 @@ mod stack;
 pub mod stats;
 mod switch;
 pub mod sync;
+pub mod syscall;
 mod sysmon;
 pub mod time;
 mod timer;

@@ -26,7 +26,7 @@ use crate::sched::{sched, MAXMCOUNT};
 use crate::switch::Post;
 use std::cell::Cell;
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
 #[repr(C, align(128))]
 pub(crate) struct M {
@@ -34,9 +34,18 @@ pub(crate) struct M {
     /// Saved sp of the scheduler stack (g0) while a goroutine runs.
     pub g0_sp: Cell<usize>,
     /// The goroutine running on this M, null on g0 or while switching to g0.
-    pub curg: Cell<*mut G>,
+    /// Written by the M's own thread only; atomic because sysmon reads it
+    /// (`retake`). Use `curg()`/`set_curg()`.
+    curg: AtomicPtr<G>,
     /// The P this M holds, null when idle.
     pub p: Cell<*mut P>,
+    /// sysmon's hand-off handshake with this M (see syscall.rs): idle,
+    /// asked (sysmon wants the P), taken (sysmon took it; the M's `p` is no
+    /// longer its own until it acquires one again).
+    pub retake: AtomicU32,
+    /// The P sysmon took, which `exitsyscall` tries to get back first
+    /// (Go's m.oldp). M's own thread only.
+    pub oldp: Cell<*mut P>,
     /// The P handed over by `startm` to a parked M before waking it.
     pub nextp: AtomicPtr<P>,
     /// See "Worker thread parking" in idle.rs.
@@ -64,7 +73,9 @@ impl M {
         M {
             id,
             g0_sp: Cell::new(0),
-            curg: Cell::new(std::ptr::null_mut()),
+            curg: AtomicPtr::new(std::ptr::null_mut()),
+            retake: AtomicU32::new(crate::syscall::retake_idle()),
+            oldp: Cell::new(std::ptr::null_mut()),
             p: Cell::new(std::ptr::null_mut()),
             nextp: AtomicPtr::new(std::ptr::null_mut()),
             spinning: Cell::new(false),
@@ -86,6 +97,18 @@ impl M {
         debug_assert!(!pp.is_null(), "M without P");
         // SAFETY: Ps live for the whole process (allp is leaked at schedinit) and the caller holds this one.
         unsafe { &*pp }
+    }
+
+    /// The goroutine running on this M (null on g0).
+    #[inline(always)]
+    pub(crate) fn curg(&self) -> *mut G {
+        self.curg.load(Ordering::Relaxed)
+    }
+
+    /// Only by the M's own thread.
+    #[inline(always)]
+    pub(crate) fn set_curg(&self, gp: *mut G) {
+        self.curg.store(gp, Ordering::Relaxed)
     }
 
     /// Go's cheaprand: xorshift64*.
@@ -138,7 +161,7 @@ pub(crate) fn getg() -> *mut G {
         return std::ptr::null_mut();
     }
     // SAFETY: non-null Ms are leaked and valid; curg is read by the M's own thread.
-    unsafe { mref(mp) }.curg.get()
+    unsafe { mref(mp) }.curg()
 }
 
 /// Go's allocm: a new M, registered in allm. Fails past maxmcount.

@@ -49,6 +49,9 @@ pub(crate) struct P {
     pub id: u32,
     /// PIDLE (on the idle list) or PRUNNING (held by an M). Read by sysmon.
     pub status: AtomicU32,
+    /// The M holding this P while PRUNNING (Go's p.m): set by acquirep,
+    /// cleared by releasep or by sysmon when it takes the P (`retake`).
+    pub m: AtomicPtr<crate::m::M>,
     /// Incremented by the owner at each new time slice; read by sysmon.
     pub schedtick: AtomicU32,
     /// Set by sysmon when the current time slice exceeded 10 ms.
@@ -112,6 +115,7 @@ impl P {
         P {
             id,
             status: AtomicU32::new(PIDLE),
+            m: AtomicPtr::new(std::ptr::null_mut()),
             schedtick: AtomicU32::new(0),
             preempt: AtomicBool::new(false),
             runnext: AtomicPtr::new(std::ptr::null_mut()),

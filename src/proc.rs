@@ -35,6 +35,7 @@ use crate::p::{runqempty, runqget, runqput, runqsteal, P};
 use crate::panic::throw;
 use crate::sched::{sched, try_sched};
 use crate::switch::{execute, gogo, run_post, switch_from, ParkFn, Post};
+use crate::syscall::{callin, callin_nowait, callout};
 use crate::timer::timercheck;
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::{fence, Ordering};
@@ -96,11 +97,22 @@ pub(crate) fn park_switch(mp: &'static M, gp: *mut G, post: Post) -> &'static M 
             unsafe { gref(next) }.sched_sp.get()
         }
         None => {
-            mp.curg.set(std::ptr::null_mut());
+            mp.set_curg(std::ptr::null_mut());
             mp.g0_sp.get()
         }
     };
     switch_from(mp, gp, target)
+}
+
+/// park_switch for a goroutine whose P sysmon took while it ran C code
+/// (its `callin` found out): nothing to pick, so straight to g0, which
+/// runs the post-switch action and stops the M until it gets a P.
+#[cold]
+#[inline(never)]
+fn park_g0(mp: &'static M, gp: *mut G, post: Post) -> &'static M {
+    mp.post.set(post);
+    mp.set_curg(std::ptr::null_mut());
+    switch_from(mp, gp, mp.g0_sp.get())
 }
 
 /// A yield with nothing local looks at other Ps once in this many.
@@ -108,7 +120,18 @@ const LONE_YIELD_STEAL: u32 = 32;
 
 /// Go's goyield (gort_yield on a goroutine): let the next local G run, and
 /// queue gp at the tail. When the P has nothing else, gp simply continues.
+/// gp is the goroutine running on mp; no runtime lock may be held.
+#[inline(always)]
 pub(crate) fn gosched(mp: &'static M, gp: *mut G) {
+    // SAFETY: gp is the running goroutine of mp.
+    let g = unsafe { gref(gp) };
+    let (mp, entered) = callin(mp, g);
+    goyield(mp, gp);
+    callout(g, entered);
+}
+
+#[inline(always)]
+fn goyield(mp: &'static M, gp: *mut G) {
     let pp = mp.pp();
     let picked = match runqget_sched(pp) {
         Some(r) => Some(r),
@@ -160,7 +183,7 @@ fn gosched_alone(mp: &'static M, pp: &P) -> Option<(*mut G, bool)> {
 pub(crate) fn gopark(unlockf: ParkFn, lock: *mut c_void) {
     let mp = getm();
     // SAFETY: callers run on a goroutine, so the thread has an M.
-    gopark_g(unsafe { mref(mp) }.curg.get(), unlockf, lock);
+    gopark_g(unsafe { mref(mp) }.curg(), unlockf, lock);
 }
 
 /// gopark for a caller that knows it runs as `gp`: the M comes from gp
@@ -185,8 +208,16 @@ fn park_g(gp: *mut G, post: Post) {
     let g = unsafe { gref(gp) };
     // SAFETY: as above.
     let mp = unsafe { mref(g.m.get()) };
+    // Without waiting: the caller may hold the lock `post` releases.
+    let (kept, entered) = callin_nowait(mp, g);
+    // Parks come straight from the C API, never nested in another call.
+    debug_assert!(entered, "park_g: nested in another runtime call");
     g.status.store(GWAITING, Ordering::Relaxed);
-    park_switch(mp, gp, post);
+    match kept {
+        Some(mp) => park_switch(mp, gp, post),
+        None => park_g0(mp, gp, post),
+    };
+    callout(g, true);
 }
 
 /// Go's goready: makes a parked G runnable. From a goroutine it goes to
@@ -202,13 +233,36 @@ pub(crate) fn goready(gp: *mut G) {
     }
     g.status.store(GRUNNABLE, Ordering::Relaxed);
     let mp = getm();
-    // SAFETY: non-null Ms are valid and p is read by the M's own thread.
-    if !mp.is_null() && !unsafe { mref(mp) }.p.get().is_null() {
-        // SAFETY: mp is non-null (checked above) and holds a P.
-        runqput(unsafe { mref(mp) }.pp(), gp, true);
-        wakep();
-    } else {
+    if mp.is_null() {
         injectglist(gp);
+        return;
+    }
+    // SAFETY: non-null Ms are valid; curg and p are read by the M's own thread.
+    let mp = unsafe { mref(mp) };
+    let cur = mp.curg();
+    if cur.is_null() {
+        // g0 (a timer callback in findrunnable), with or without a P.
+        if mp.p.get().is_null() {
+            injectglist(gp);
+        } else {
+            runqput(mp.pp(), gp, true);
+            wakep();
+        }
+        return;
+    }
+    // SAFETY: cur is the goroutine running on this thread.
+    let c = unsafe { gref(cur) };
+    // Without waiting: a waker may hold locks.
+    match callin_nowait(mp, c) {
+        (Some(mp), entered) => {
+            runqput(mp.pp(), gp, true);
+            wakep();
+            callout(c, entered);
+        }
+        (None, entered) => {
+            injectglist(gp);
+            callout(c, entered);
+        }
     }
 }
 
@@ -227,6 +281,13 @@ pub(crate) fn injectglist(gp: *mut G) {
 pub(crate) fn schedule(mp: &'static M) -> ! {
     loop {
         run_post(mp);
+        if mp.p.get().is_null() {
+            // A goroutine whose P sysmon took parked, or found no P to
+            // continue with (exitsyscall0): this M waits for a P.
+            mp.retake.store(crate::syscall::retake_idle(), Ordering::Relaxed);
+            mp.oldp.set(std::ptr::null_mut());
+            stopm(mp);
+        }
         let (gp, inherit) = findrunnable(mp);
         if mp.spinning.get() {
             resetspinning(mp);
@@ -372,7 +433,7 @@ pub extern "C" fn gort_yield() -> c_int {
         // goroutine the init check is implied.
         let mp = getm();
         // SAFETY: non-null Ms are valid; curg is read by the M's own thread.
-        let gp = if mp.is_null() { std::ptr::null_mut() } else { unsafe { mref(mp) }.curg.get() };
+        let gp = if mp.is_null() { std::ptr::null_mut() } else { unsafe { mref(mp) }.curg() };
         if !gp.is_null() {
             // SAFETY: mp is non-null when gp is.
             gosched(unsafe { mref(mp) }, gp);

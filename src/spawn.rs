@@ -14,30 +14,52 @@ use crate::proc::{injectglist, park_switch};
 use crate::sched::sched;
 use crate::stack::{canary_ok, stacks};
 use crate::switch::{execute, goentry, switch_from, Post};
+use crate::syscall::{callin, callout};
 use std::ffi::{c_int, c_void};
 use std::sync::atomic::Ordering;
 
 /// Go's newproc: creates a goroutine running `fnc(arg)` and queues it.
 /// With `main`, it is the main goroutine of program mode. Returns its goid.
 pub(crate) fn newproc(fnc: GoFn, arg: *mut c_void, main: bool) -> Result<i64, Error> {
-    let s = sched();
     let mp = getm();
-    // SAFETY: non-null Ms are valid; p is read by the M's own thread.
-    let pp = if mp.is_null() { std::ptr::null_mut() } else { unsafe { mref(mp) }.p.get() };
-    if pp.is_null() {
-        // A thread without a P (a host thread in library mode).
-        let gp = match gfget_global() {
-            Some(gp) => gp,
-            None => stacks().malg()?,
-        };
-        let goid = s.goidgen.fetch_add(1, Ordering::Relaxed);
-        s.ncreated_nop.fetch_add(1, Ordering::Relaxed);
-        newproc1(gp, fnc, arg, goid, main);
-        injectglist(gp);
-        return Ok(goid);
+    if !mp.is_null() {
+        // SAFETY: non-null Ms are valid; curg is read by the M's own thread.
+        let m = unsafe { mref(mp) };
+        let cur = m.curg();
+        if !cur.is_null() {
+            // SAFETY: the goroutine running on this thread.
+            let c = unsafe { gref(cur) };
+            let (m, entered) = callin(m, c);
+            let r = newproc_p(m, fnc, arg, main);
+            callout(c, entered);
+            return r;
+        }
+        if !m.p.get().is_null() {
+            return newproc_p(m, fnc, arg, main);
+        }
     }
-    // SAFETY: this thread's M holds pp.
-    let pp = unsafe { &*pp };
+    newproc_nop(fnc, arg, main)
+}
+
+/// newproc from a thread without a P (a host thread in library mode).
+fn newproc_nop(fnc: GoFn, arg: *mut c_void, main: bool) -> Result<i64, Error> {
+    let s = sched();
+    let gp = match gfget_global() {
+        Some(gp) => gp,
+        None => stacks().malg()?,
+    };
+    let goid = s.goidgen.fetch_add(1, Ordering::Relaxed);
+    s.ncreated_nop.fetch_add(1, Ordering::Relaxed);
+    newproc1(gp, fnc, arg, goid, main);
+    injectglist(gp);
+    Ok(goid)
+}
+
+/// newproc on an M that holds a P: on a goroutine (inside its callin), or
+/// on g0 (a timer callback; the main goroutine before mstart).
+fn newproc_p(mp: &'static M, fnc: GoFn, arg: *mut c_void, main: bool) -> Result<i64, Error> {
+    let s = sched();
+    let pp = mp.pp();
     let gp = match gfget(pp) {
         Some(gp) => gp,
         None => stacks().malg()?,
@@ -53,16 +75,13 @@ pub(crate) fn newproc(fnc: GoFn, arg: *mut c_void, main: bool) -> Result<i64, Er
     newproc1(gp, fnc, arg, goid, main);
     // From a goroutine, the new G runs next (Go's newproc). From g0 before
     // mstart only the main goroutine does, so it runs first.
-    // SAFETY: mp is non-null here.
-    let on_goroutine = !unsafe { mref(mp) }.curg.get().is_null();
+    let on_goroutine = !mp.curg().is_null();
     runqput(pp, gp, on_goroutine || main);
     if s.main_started.load(Ordering::Relaxed) {
         wakep();
     }
     if on_goroutine {
-        // SAFETY: mp is non-null and runs a goroutine (on_goroutine).
-        let mp = unsafe { mref(mp) };
-        let cur = mp.curg.get();
+        let cur = mp.curg();
         // SAFETY: cur is the running goroutine, ours.
         let c = unsafe { gref(cur) };
         let n = c.spawned.get() + 1;
@@ -134,6 +153,8 @@ fn newproc1(gp: *mut G, fnc: GoFn, arg: *mut c_void, goid: i64, main: bool) {
     g.fnc.set(Some(fnc));
     g.arg.set(arg);
     g.param.set(std::ptr::null_mut());
+    g.insyscall.store(false, Ordering::Relaxed);
+    debug_assert!(g.rtseq.load(Ordering::Relaxed) & 1 == 1, "newproc1: G not inside the runtime");
     let (start, start_arg): (GoFn, *mut c_void) = if main { (boot::runtime_main, gp.cast()) } else { (fnc, arg) };
     // SAFETY: the stack is owned (see above) and stack_hi is 64-byte aligned.
     let sp = unsafe { arch::init_frame(g.stack_hi, start, start_arg, gp, goentry, goexit_hook) };
@@ -146,13 +167,16 @@ unsafe extern "C" fn goexit_hook() -> ! {
     let mp = getm();
     // SAFETY: we are on a goroutine, so the thread has an M.
     let mp = unsafe { mref(mp) };
-    goexit0(mp, mp.curg.get())
+    goexit0(mp, mp.curg())
 }
 
 /// Go's goexit0: gp is finished; its stack is recycled by the successor.
+/// gp stays inside the runtime for good (its count stays odd: newproc1
+/// relies on that).
 pub(crate) fn goexit0(mp: &'static M, gp: *mut G) -> ! {
     // SAFETY: gp is the running goroutine.
     let g = unsafe { gref(gp) };
+    let (mp, _) = callin(mp, g);
     if !canary_ok(g) {
         crate::signal::report_overflow(g, 0);
     }

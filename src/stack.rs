@@ -33,7 +33,7 @@ use crate::env::GuardPref;
 use crate::ffi::Error;
 use crate::g::{Guard, G, GIDLE};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicI64, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 /// Linux's MADV_GUARD_INSTALL (6.13); not yet in every libc crate release.
@@ -233,6 +233,9 @@ impl StackAlloc {
                 started: Cell::new(false),
                 spawned: Cell::new(0),
                 param: Cell::new(std::ptr::null_mut()),
+                // Odd: not running C code (see syscall.rs).
+                rtseq: AtomicU64::new(1),
+                insyscall: AtomicBool::new(false),
             });
         }
         if guard == Guard::Canary {

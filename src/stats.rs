@@ -39,6 +39,12 @@ pub struct gort_stats {
     pub stacks_guard_mprotect: i64,
     /// Stacks protected only by a canary checked at each switch.
     pub stacks_guard_canary: i64,
+    /// Ps that sysmon took from a goroutine in a blocking call
+    /// (`gort_entersyscall`) and handed to another thread (Go's retake).
+    pub handoffs_syscall: i64,
+    /// Ps that sysmon took from a goroutine that ran C code for 10 ms
+    /// without a gort call (preemption by hand-off).
+    pub handoffs_preempt: i64,
 }
 
 /// Fills `*out` with the current counters. Returns GORT_OK, GORT_EINVAL
@@ -67,6 +73,8 @@ pub extern "C" fn gort_stats(out: *mut gort_stats) -> c_int {
         st.stacks_guard_madvise = sa.counts[Guard::Madvise as usize].load(Ordering::Relaxed);
         st.stacks_guard_mprotect = sa.counts[Guard::Mprotect as usize].load(Ordering::Relaxed);
         st.stacks_guard_canary = sa.counts[Guard::Canary as usize].load(Ordering::Relaxed);
+        st.handoffs_syscall = crate::syscall::HANDOFFS_SYSCALL.load(Ordering::Relaxed);
+        st.handoffs_preempt = crate::syscall::HANDOFFS_PREEMPT.load(Ordering::Relaxed);
         // SAFETY: out is non-null and the caller promises it points to a writable gort_stats.
         unsafe { out.write(st) };
         GORT_OK

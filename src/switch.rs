@@ -41,6 +41,9 @@ pub(crate) enum Post {
     Unlock(*const RawLock),
     /// goexit0: the G is dead; recycle it with its stack.
     Gfput(*mut G),
+    /// exitsyscall0: the G found no P for its M after a hand-off; give it
+    /// one that became idle meanwhile, or the global run queue.
+    Exitsyscall(*mut G),
 }
 
 /// Go's gopark unlockf.
@@ -84,9 +87,15 @@ fn run_post_slow(mp: &'static M) {
                 // SAFETY: gp is still ours: unlockf declined to publish it.
                 let g = unsafe { gref(gp) };
                 g.status.store(GRUNNABLE, Ordering::Relaxed);
-                runqput(mp.pp(), gp, true);
+                if mp.p.get().is_null() {
+                    // The goroutine parked after sysmon took the P (park_g0).
+                    crate::proc::injectglist(gp);
+                } else {
+                    runqput(mp.pp(), gp, true);
+                }
             }
         }
+        Post::Exitsyscall(gp) => crate::syscall::exitsyscall0(mp, gp),
         Post::None | Post::Runqput(_) | Post::Unlock(_) => throw("run_post_slow: an action run_post handles inline"),
     }
 }
@@ -106,7 +115,7 @@ pub(crate) fn execute(mp: &'static M, pp: &P, gp: *mut G, inherit: bool) {
     g.status.store(GRUNNING, Ordering::Relaxed);
     g.started.set(true);
     g.m.set(mp as *const M as *mut M);
-    mp.curg.set(gp);
+    mp.set_curg(gp);
 }
 
 /// Switches from gp (running on mp) to the context at `target_sp`, which the
@@ -140,9 +149,13 @@ pub(crate) fn gogo(mp: &'static M, gp: *mut G) {
 
 /// First code of every goroutine, called by gort_gostart: finishes the
 /// switch that started it.
-pub(crate) unsafe extern "C" fn goentry(mp: *mut M, _gp: *mut G) {
+pub(crate) unsafe extern "C" fn goentry(mp: *mut M, gp: *mut G) {
     // SAFETY: gort_swap handed over the M of this thread.
     let mp = unsafe { mref(mp) };
     run_post(mp);
     timercheck(mp.pp());
+    // The start function is C code: from here on the P may be handed off
+    // (syscall.rs). A G starts inside the runtime (odd count).
+    // SAFETY: gp is the goroutine being started on this M.
+    crate::syscall::callout(unsafe { gref(gp) }, true);
 }

@@ -1,26 +1,30 @@
 //! sysmon: the runtime's monitor thread (Go's sysmon), running without a P.
 //!
-//! Its jobs: time slices, and waking an M when timers are overdue. A goroutine taken from `runnext`
-//! inherits the running slice and `schedtick` does not advance, so two
-//! goroutines handing off to each other (or a chain of spawns) could keep a
-//! P forever while its queue starves. sysmon watches each running P's
-//! `schedtick`; when it has not moved for 10 ms (Go's forcePreemptNS) it
-//! sets the P's `preempt` flag, and the next `runqget` on that P demotes
-//! `runnext` to the tail once. C code cannot be interrupted, so a goroutine
-//! that never reaches a scheduling point still keeps its P.
+//! Its jobs:
+//! * Hand-offs (Go's retake, in `syscall.rs`): the P of a goroutine that has
+//!   been in a blocking call (`gort_entersyscall`) since the previous check,
+//!   or that has run C code for 10 ms without a gort call, goes to another
+//!   M, so the goroutines queued behind it run.
+//! * Time slices. A goroutine taken from `runnext` inherits the running
+//!   slice and `schedtick` does not advance, so two goroutines handing off
+//!   to each other (or a chain of spawns) could keep a P forever while its
+//!   queue starves. sysmon watches each running P's `schedtick`; when it has
+//!   not moved for 10 ms (Go's forcePreemptNS) it sets the P's `preempt`
+//!   flag, and the next `runqget` on that P demotes `runnext` to the tail
+//!   once.
+//! * Waking an M when timers are overdue.
 //!
-//! sysmon sleeps 20 us between checks, doubling after 50 rounds up to
-//! 10 ms, and sleeps on a note while every P is idle (woken by `startm`), so
-//! an idle process costs no CPU.
+//! sysmon sleeps 20 us between checks, doubling after 50 rounds without a
+//! hand-off up to 10 ms, and sleeps on a note while every P is idle (woken
+//! by `startm`), so an idle process costs no CPU.
 
 use crate::os::{nanotime, newosproc, set_thread_name, usleep};
 use crate::p::PRUNNING;
 use crate::sched::sched;
+use crate::syscall::{retake, RetakeTick, FORCE_PREEMPT_NS};
 use std::ffi::c_void;
 use std::sync::atomic::Ordering;
 
-/// Go's forcePreemptNS.
-const FORCE_PREEMPT_NS: i64 = 10_000_000;
 /// A timer this late means no M is watching its P: wake one.
 const TIMER_SLACK_NS: i64 = 1_000_000;
 
@@ -40,6 +44,7 @@ extern "C" fn sysmon_thread(_: *mut c_void) -> *mut c_void {
     let n = s.allp.len();
     let mut last_tick = vec![0u32; n];
     let mut last_when = vec![0i64; n];
+    let mut retake_ticks = vec![RetakeTick::new(); n];
     let mut idle = 0u32;
     let mut delay = 20u64;
     let start = nanotime();
@@ -82,9 +87,13 @@ extern "C" fn sysmon_thread(_: *mut c_void) -> *mut c_void {
                 last_when[i] = now;
             }
         }
-        // Setting a flag is not work that warrants polling faster (Go's
-        // sysmon likewise resets its back-off only when retake hands off Ps).
-        idle += 1;
+        // Setting a flag is not work that warrants polling faster; handing
+        // off a P is (Go's sysmon resets its back-off then too).
+        if retake(now, &mut retake_ticks) > 0 {
+            idle = 0;
+        } else {
+            idle += 1;
+        }
     }
 }
 
