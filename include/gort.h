@@ -12,6 +12,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 /* Every gort type is usable with or without the `struct` keyword, except
  * `struct gort_stats`, whose plain name is the function gort_stats() (as
@@ -68,6 +71,12 @@ typedef struct gort_sema gort_sema;
 
 // Patch version.
 #define GORT_VERSION_PATCH 0
+
+// Readable (for `gort_fd_wait`); the value of POLLIN.
+#define GORT_POLLIN 1
+
+// Writable (for `gort_fd_wait`); the value of POLLOUT.
+#define GORT_POLLOUT 4
 
 // A send case: `elem` points to the value to send.
 #define GORT_SELECT_SEND 1
@@ -131,6 +140,11 @@ struct gort_stats {
   // Ps that sysmon took from a goroutine that ran C code for 10 ms
   // without a gort call (preemption by hand-off).
   int64_t handoffs_preempt;
+  // File descriptors registered with the netpoller (seen by gort's I/O
+  // calls and not yet closed with `gort_close`).
+  int64_t io_fds;
+  // Goroutines and threads waiting for an fd to become ready.
+  int64_t io_waiting;
 };
 
 // A condition variable (Go's sync.Cond) used with a `gort_mutex`.
@@ -323,6 +337,102 @@ int64_t gort_chan_len(const struct gort_chan *c);
 
 // Buffer capacity (Go's cap), or GORT_EINVAL for NULL.
 int64_t gort_chan_cap(const struct gort_chan *c);
+
+// Waits until `fd` is ready for `events` (`GORT_POLLIN`, `GORT_POLLOUT`, or
+// both), parking the goroutine (or blocking the thread). An error or
+// hang-up on the fd counts as ready (the next call reports it). Also ends
+// at the fd's deadlines (`gort_set_deadline`).
+//
+// `timeout_ns < 0` waits forever, 0 only checks. Returns the ready events
+// (> 0), GORT_ETIMEDOUT, GORT_ECLOSED (closed by `gort_close` meanwhile),
+// GORT_EINVAL (bad `events`), a negative errno (-EBADF), GORT_ENOTINIT.
+int gort_fd_wait(int fd, int events, int64_t timeout_ns);
+
+// Reads up to `n` bytes (read(2)), parking while none are available.
+// Returns the bytes read (> 0), 0 at end of file, or a negative errno,
+// GORT_ETIMEDOUT (read deadline), GORT_ECLOSED, GORT_EINVAL (NULL buf),
+// GORT_ENOTINIT. The fd is made non-blocking on first use.
+ssize_t gort_read(int fd, void *buf, size_t n);
+
+// Writes all `n` bytes (Go's Write), parking whenever the fd is full; on a
+// socket without raising SIGPIPE (send with MSG_NOSIGNAL; a pipe raises it
+// as write(2) does). Returns `n`; if an error or the write deadline stops
+// it, the bytes written before (the next call reports the error), or the
+// negative error when nothing was written. GORT_EINVAL for a NULL buf.
+ssize_t gort_write(int fd, const void *buf, size_t n);
+
+// Scatter read (readv(2)), parking while no data is available. Results as
+// `gort_read`; GORT_EINVAL for a bad iovec array.
+ssize_t gort_readv(int fd, const struct iovec *iov, int iovcnt);
+
+// Gather write of every byte (writev(2); on a socket sendmsg with
+// MSG_NOSIGNAL), parking whenever the fd is full. Results as `gort_write`.
+ssize_t gort_writev(int fd, const struct iovec *iov, int iovcnt);
+
+// recv(2) on a socket, parking while no data is available. Results as
+// `gort_read`.
+ssize_t gort_recv(int fd, void *buf, size_t n, int flags);
+
+// send(2) on a socket, never raising SIGPIPE (MSG_NOSIGNAL is added): on a
+// stream socket every byte, as `gort_write`; on a datagram socket one
+// datagram.
+ssize_t gort_send(int fd, const void *buf, size_t n, int flags);
+
+// recvfrom(2), parking while nothing is available: one datagram on a
+// datagram socket (with its sender in `addr`/`addrlen` when not NULL).
+// Results as `gort_read`.
+ssize_t gort_recvfrom(int fd,
+                      void *buf,
+                      size_t n,
+                      int flags,
+                      struct sockaddr *addr,
+                      socklen_t *addrlen);
+
+// sendto(2), never raising SIGPIPE: one datagram to `addr` on a datagram
+// socket; on a stream socket every byte (`addr` is ignored by the kernel
+// there). Results as `gort_write`.
+ssize_t gort_sendto(int fd,
+                    const void *buf,
+                    size_t n,
+                    int flags,
+                    const struct sockaddr *addr,
+                    socklen_t addrlen);
+
+// Accepts a connection (accept4(2)), parking until one arrives. The new
+// fd is non-blocking and close-on-exec, and already known to the poller.
+// `addr`/`addrlen` as in accept(2), may be NULL. Returns the fd (>= 0), a
+// negative errno, GORT_ETIMEDOUT (read deadline of the listening fd),
+// GORT_ECLOSED, GORT_ENOTINIT.
+int gort_accept(int fd, struct sockaddr *addr, socklen_t *addrlen);
+
+// Connects a socket (connect(2)), parking until the connection is made or
+// refused. Returns 0, a negative errno (-ECONNREFUSED, -ETIMEDOUT from the
+// kernel, ...), GORT_ETIMEDOUT (write deadline), GORT_ECLOSED,
+// GORT_EINVAL (NULL addr), GORT_ENOTINIT.
+int gort_connect(int fd, const struct sockaddr *addr, socklen_t addrlen);
+
+// Closes `fd` (close(2)) after waking every goroutine and thread waiting
+// on it, whose calls return GORT_ECLOSED. Use it instead of close(2) for
+// any fd gort's I/O calls have seen: the poller must forget the fd before
+// its number is reused. Returns 0 or a negative errno. Usable before init.
+int gort_close(int fd);
+
+// Sets the read and write deadlines of `fd` (Go's SetDeadline):
+// `deadline` is a `gort_nanotime()` value, 0 for none. A call that would
+// wait past it, or starts after it, returns GORT_ETIMEDOUT; the fd stays
+// usable (set a new deadline and call again). Calls waiting now see the
+// new deadline at once. Returns 0, GORT_EINVAL (negative deadline),
+// -ENOTSUP (an fd the poller cannot watch, such as a regular file), a
+// negative errno (-EBADF), GORT_ENOTINIT.
+int gort_set_deadline(int fd, int64_t deadline);
+
+// Sets the deadline of reads, receives and accepts on `fd` (Go's
+// SetReadDeadline). As `gort_set_deadline`.
+int gort_set_read_deadline(int fd, int64_t deadline);
+
+// Sets the deadline of writes, sends and connects on `fd` (Go's
+// SetWriteDeadline). As `gort_set_deadline`.
+int gort_set_write_deadline(int fd, int64_t deadline);
 
 // Lets other goroutines run (Go's runtime.Gosched).
 //

@@ -28,7 +28,7 @@ use crate::proc::schedule;
 use crate::sched::{self, sched, Locked, Mode, Sched, MAXMCOUNT};
 use crate::trace::boot as trace;
 use std::ffi::{c_char, c_int, c_void, CStr};
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU8, Ordering};
 use std::sync::Mutex;
 
 const UNINIT: u8 = 0;
@@ -112,6 +112,11 @@ fn schedinit(cfg: &Config, ncpu: u32, mode: Mode) -> Result<(), Error> {
     let (procs, from) = cfg.procs.unwrap_or((ncpu, "ncpu"));
     let allp: Box<[P]> = (0..procs).map(|id| P::new(id, procs)).collect();
     let coprimes = (1..=procs).filter(|&i| gcd(i, procs) == 1).collect();
+    if let Err(e) = crate::netpoll::netpollinit() {
+        let mut b = [0u8; 24];
+        os::write_stderr(&["gort: cannot create the netpoller (errno ", os::fmt_i64(-e as i64, &mut b), ")\n"]);
+        return Err(Error::NoMem);
+    }
     sched::publish(Box::new(Sched {
         lock: Mutex::new(Locked { pidle: Vec::with_capacity(procs as usize), midle: Vec::new(), allm: Vec::new() }),
         npidle: Default::default(),
@@ -133,9 +138,8 @@ fn schedinit(cfg: &Config, ncpu: u32, mode: Mode) -> Result<(), Error> {
         m0: Default::default(),
         sysmonwait: AtomicBool::new(false),
         sysmonnote: Note::new(),
-        timer_sleeper: Default::default(),
-        sleep_until: Default::default(),
-        timerkick: Default::default(),
+        lastpoll: AtomicI64::new(os::nanotime()),
+        poll_until: Default::default(),
     }));
     let s = sched();
     let handshake = crate::syscall::syscallinit(cfg.membarrier, cfg.asyncpreemptoff);

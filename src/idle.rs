@@ -1,5 +1,5 @@
 //! Idle Ps and Ms (Go's proc.go: pidleget/pidleput, wakep, startm, stopm,
-//! acquirep/releasep), and the one idle M that sleeps until the next timer.
+//! acquirep/releasep).
 //!
 //! # Worker thread parking/unparking
 //!
@@ -23,34 +23,16 @@
 //! Work queued on a running P's local queue needs no wakeup at all: that
 //! P's M will run it (a wakeup there only adds parallelism).
 //!
-//! # The timer sleeper
-//!
-//! When no goroutine is runnable but timers are pending, one idle M, the
-//! *timer sleeper*, sleeps in a futex until the earliest deadline of all Ps,
-//! then takes an idle P to run them (Go blocks in netpoll(delay)). Adding a
-//! timer earlier than that deadline kicks the sleeper ([`wake_timer_sleeper`],
-//! Go's wakeNetPoller). Other idle Ms sleep without timeout, so a thousand
-//! sleeping goroutines cost no CPU.
+//! When no goroutine is runnable, one idle M blocks in the netpoller until
+//! the earliest timer or an I/O event (see netpoll/mod.rs, "Who polls");
+//! the others sleep on their notes without timeout, so a thousand sleeping
+//! goroutines cost no CPU.
 
 use crate::m::{load_nextp, mref, newm, M};
-use crate::os::{futex_wait, futex_wake, nanotime};
 use crate::p::{P, PIDLE, PRUNNING};
 use crate::panic::throw;
 use crate::sched::{sched, Locked};
-use crate::timer::earliest;
-use std::sync::atomic::{fence, Ordering};
-
-/// Takes an idle P for mp (after the timer sleeper woke). False if none.
-pub(crate) fn acquire_idle_p(mp: &'static M) -> bool {
-    let got = pidleget(&mut sched().locked());
-    match got {
-        Some(pp) => {
-            acquirep(mp, pp);
-            true
-        }
-        None => false,
-    }
-}
+use std::sync::atomic::Ordering;
 
 /// Go's resetspinning: mp found work; if it was spinning, another M takes
 /// over the search.
@@ -210,79 +192,4 @@ pub(crate) fn releasep(mp: &M) -> *mut P {
     // SAFETY: Ps are leaked.
     unsafe { &*pp }.m.store(std::ptr::null_mut(), Ordering::Relaxed);
     pp
-}
-
-/// Go's wakeNetPoller: make sure some M will run a timer due at `when`.
-pub(crate) fn wake_timer_sleeper(when: i64) {
-    let s = sched();
-    // Pairs with the SeqCst accesses in timersleep (see there).
-    fence(Ordering::SeqCst);
-    if !s.timer_sleeper.load(Ordering::SeqCst).is_null() {
-        let until = s.sleep_until.load(Ordering::SeqCst);
-        if until == 0 || when < until {
-            s.timerkick.fetch_add(1, Ordering::SeqCst);
-            futex_wake(&s.timerkick, 1);
-        }
-    } else if s.main_started.load(Ordering::Relaxed) {
-        // Nobody sleeps on timers: an idle M, if any, must become the sleeper.
-        crate::idle::wakep();
-    }
-}
-
-/// Called by findrunnable with no P, instead of stopm, when timers exist:
-/// become the timer sleeper and sleep until the earliest deadline, then
-/// take an idle P to run the due timers. Returns true with a P acquired;
-/// false if the caller should stopm (another M is the sleeper, no timers
-/// are left, or every P is busy and will run its timers itself).
-pub(crate) fn timersleep(mp: &'static M) -> bool {
-    let s = sched();
-    let me = mp as *const M as *mut M;
-    if s.timer_sleeper.compare_exchange(std::ptr::null_mut(), me, Ordering::SeqCst, Ordering::SeqCst).is_err() {
-        return false;
-    }
-    loop {
-        let seq = s.timerkick.load(Ordering::SeqCst);
-        let next = earliest();
-        if next == 0 {
-            s.sleep_until.store(0, Ordering::SeqCst);
-            s.timer_sleeper.store(std::ptr::null_mut(), Ordering::SeqCst);
-            // A timer added after earliest() saw none would have seen us as
-            // the sleeper and kicked; re-check so it is not stranded.
-            if earliest() != 0 {
-                return timersleep(mp);
-            }
-            return false;
-        }
-        s.sleep_until.store(next, Ordering::SeqCst);
-        let left = next - nanotime();
-        if left <= 0 {
-            break;
-        }
-        futex_wait(&s.timerkick, seq, left);
-    }
-    s.sleep_until.store(0, Ordering::SeqCst);
-    s.timer_sleeper.store(std::ptr::null_mut(), Ordering::SeqCst);
-    let got = acquire_idle_p(mp);
-    // We go on to run the due timers' goroutines; another idle M must take
-    // over sleeping on the rest, or an idle P's timers would wait until some
-    // M runs out of work.
-    if got && earliest() != 0 {
-        crate::idle::wakep();
-    }
-    got
-}
-
-/// sysmon's timer check (Go: sysmon starts an M when timers are overdue):
-/// if a timer is more than `slack` ns late, kick the sleeper or wake an M.
-pub(crate) fn sysmon_timers(now: i64, slack: i64) {
-    let next = earliest();
-    if next != 0 && now - next > slack {
-        let s = sched();
-        if !s.timer_sleeper.load(Ordering::SeqCst).is_null() {
-            s.timerkick.fetch_add(1, Ordering::SeqCst);
-            futex_wake(&s.timerkick, 1);
-        } else {
-            crate::idle::wakep();
-        }
-    }
 }

@@ -28,9 +28,10 @@
 use crate::boot;
 use crate::ffi::{GORT_ENOTINIT, GORT_OK};
 use crate::g::{gref, G, GRUNNABLE, GWAITING};
-use crate::idle::{acquirep, pidleget, pidleput, releasep, resetspinning, stopm, timersleep, wakep};
+use crate::idle::{acquirep, pidleget, pidleput, releasep, resetspinning, stopm, wakep};
 use crate::lock::RawLock;
 use crate::m::{getg, getm, mref, M};
+use crate::netpoll::GList;
 use crate::p::{runqempty, runqget, runqput, runqsteal, P};
 use crate::panic::throw;
 use crate::sched::{sched, try_sched};
@@ -277,6 +278,54 @@ pub(crate) fn injectglist(gp: *mut G) {
     }
 }
 
+/// Go's injectglist: makes a batch of runnable goroutines (readied by the
+/// poller, say) run. As many as there are idle Ps go to the global queue,
+/// with an M started for each; the rest to this M's P, if it has one. Any
+/// thread. On a goroutine it brackets itself with a callin that never
+/// waits for a P: a full batch is injected while its builder holds a
+/// descriptor lock.
+pub(crate) fn injectglist_batch(gs: &[*mut G]) {
+    let s = sched();
+    let mp = getm();
+    // SAFETY: non-null Ms are valid; curg is read by the M's own thread.
+    let m = if mp.is_null() { None } else { Some(unsafe { mref(mp) }) };
+    let cur = m.map_or(std::ptr::null_mut(), |m| m.curg());
+    let (kept, entered) = match m {
+        // SAFETY: cur is the goroutine running on this thread.
+        Some(m) if !cur.is_null() => callin_nowait(m, unsafe { gref(cur) }),
+        Some(m) => (Some(m), false),
+        None => (None, false),
+    };
+    let local = kept.filter(|m| !m.p.get().is_null());
+    let nglobal = match local {
+        Some(_) => (s.npidle.load(Ordering::SeqCst) as usize).min(gs.len()),
+        None => gs.len(),
+    };
+    for &gp in &gs[..nglobal] {
+        s.globrunqput(gp);
+    }
+    if nglobal > 0 {
+        // Pairs with the fence in findrunnable before its re-check.
+        fence(Ordering::SeqCst);
+        for _ in 0..nglobal {
+            if s.npidle.load(Ordering::SeqCst) == 0 {
+                break;
+            }
+            crate::idle::startm(None, false);
+        }
+    }
+    if let Some(m) = local {
+        for &gp in &gs[nglobal..] {
+            runqput(m.pp(), gp, false);
+        }
+        wakep();
+    }
+    if entered {
+        // SAFETY: as above.
+        callout(unsafe { gref(cur) }, true);
+    }
+}
+
 /// Go's schedule, on g0: one round of finding a G and running it, forever.
 pub(crate) fn schedule(mp: &'static M) -> ! {
     loop {
@@ -311,6 +360,17 @@ fn findrunnable(mp: &'static M) -> (*mut G, bool) {
         // pass); whatever they ready lands in our runnext.
         if crate::timer::checkalltimers(crate::os::nanotime()) {
             continue;
+        }
+        // Poll the network without blocking, unless an M blocks in the
+        // poller already (Go: before stealing, as an optimisation).
+        if crate::netpoll::any_waiters() && s.lastpoll.load(Ordering::SeqCst) != 0 {
+            let mut list = GList::new();
+            if crate::netpoll::netpoll(0, &mut list) {
+                if let Some(gp) = list.pop() {
+                    list.inject();
+                    return (gp, false);
+                }
+            }
         }
         let procs = s.gomaxprocs;
         if procs > 1
@@ -366,12 +426,61 @@ fn findrunnable(mp: &'static M) -> (*mut G, bool) {
                 continue;
             }
         }
-        // Pending timers: one M sleeps until the earliest (Go's netpoll block).
-        if crate::timer::earliest() != 0 && timersleep(mp) {
+        // One M blocks in the poller, until the earliest timer (Go's
+        // "poll network until next timer").
+        let until = crate::timer::earliest();
+        if (crate::netpoll::any_waiters() || until != 0) && s.lastpoll.swap(0, Ordering::SeqCst) != 0 {
+            if let Some(r) = netpoll_block(mp, until, was_spinning) {
+                return r;
+            }
             continue;
+        }
+        if until != 0 {
+            // Another M polls: make sure it wakes up for our timer.
+            let pu = s.poll_until.load(Ordering::SeqCst);
+            if pu == 0 || pu > until {
+                crate::netpoll::netpoll_break();
+            }
         }
         stopm(mp);
     }
+}
+
+/// findrunnable's blocking poll, by mp without a P after it claimed the
+/// poller (`lastpoll` 0): waits for I/O or the earliest timer (`until`),
+/// then takes an idle P. Returns a G to run, or None to look again (with a
+/// P) or stop (without one: every P is busy and got the readied
+/// goroutines).
+fn netpoll_block(mp: &'static M, until: i64, was_spinning: bool) -> Option<(*mut G, bool)> {
+    let s = sched();
+    s.poll_until.store(until, Ordering::SeqCst);
+    let delay = if until == 0 { -1 } else { (until - crate::os::nanotime()).max(0) };
+    let mut list = GList::new();
+    crate::netpoll::netpoll(delay, &mut list);
+    s.poll_until.store(0, Ordering::SeqCst);
+    s.lastpoll.store(crate::os::nanotime(), Ordering::SeqCst);
+    let got = pidleget(&mut s.locked());
+    let Some(pp) = got else {
+        list.inject();
+        stopm(mp);
+        return None;
+    };
+    acquirep(mp, pp);
+    // The timers we woke for go on our P; another M must take over the
+    // poller for the rest, or an idle P's timers would wait until some M
+    // runs out of work.
+    if crate::timer::earliest() != 0 {
+        wakep();
+    }
+    if let Some(gp) = list.pop() {
+        list.inject();
+        return Some((gp, false));
+    }
+    if was_spinning {
+        mp.spinning.set(true);
+        s.nmspinning.fetch_add(1, Ordering::SeqCst);
+    }
+    None
 }
 
 /// An idle M keeps its P and polls, rather than sleeping, for a timer due

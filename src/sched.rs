@@ -68,12 +68,11 @@ pub(crate) struct Sched {
     /// Go's sched.sysmonwait/sysmonnote: sysmon sleeps here while all Ps idle.
     pub sysmonwait: AtomicBool,
     pub sysmonnote: Note,
-    /// The M sleeping until the earliest timer, if any (see "The timer sleeper" in idle.rs).
-    pub timer_sleeper: AtomicPtr<M>,
-    /// Its deadline (nanotime), 0 while it is not yet asleep.
-    pub sleep_until: AtomicI64,
-    /// Futex the timer sleeper waits on; bumped to wake it early.
-    pub timerkick: AtomicU32,
+    /// Go's sched.lastpoll: when the network was last polled, 0 while an M
+    /// blocks in the poller (see netpoll/mod.rs, "Who polls").
+    pub lastpoll: AtomicI64,
+    /// Go's sched.pollUntil: when the blocked poller's wait ends, 0 if none.
+    pub poll_until: AtomicI64,
     /// GORT_DEBUG=schedtrace period in ms, 0 = off (see sysmon.rs).
     pub schedtrace: u32,
 }

@@ -45,6 +45,11 @@ pub struct gort_stats {
     /// Ps that sysmon took from a goroutine that ran C code for 10 ms
     /// without a gort call (preemption by hand-off).
     pub handoffs_preempt: i64,
+    /// File descriptors registered with the netpoller (seen by gort's I/O
+    /// calls and not yet closed with `gort_close`).
+    pub io_fds: i64,
+    /// Goroutines and threads waiting for an fd to become ready.
+    pub io_waiting: i64,
 }
 
 /// Fills `*out` with the current counters. Returns GORT_OK, GORT_EINVAL
@@ -75,6 +80,7 @@ pub extern "C" fn gort_stats(out: *mut gort_stats) -> c_int {
         st.stacks_guard_canary = sa.counts[Guard::Canary as usize].load(Ordering::Relaxed);
         st.handoffs_syscall = crate::syscall::HANDOFFS_SYSCALL.load(Ordering::Relaxed);
         st.handoffs_preempt = crate::syscall::HANDOFFS_PREEMPT.load(Ordering::Relaxed);
+        (st.io_fds, st.io_waiting) = crate::netpoll::stats();
         // SAFETY: out is non-null and the caller promises it points to a writable gort_stats.
         unsafe { out.write(st) };
         GORT_OK

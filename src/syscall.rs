@@ -391,11 +391,21 @@ fn handoffp(pp: *mut P) {
         startm(Some(pp), false);
         return;
     }
+    // The last running P, and nobody polls the network: an M must, or
+    // readiness would wait for sysmon.
+    if s.npidle.load(Ordering::SeqCst) + 1 == s.gomaxprocs
+        && crate::netpoll::any_waiters()
+        && s.lastpoll.load(Ordering::SeqCst) != 0
+    {
+        drop(l);
+        startm(Some(pp), false);
+        return;
+    }
     let when = p.timers.timer0.load(Ordering::Acquire);
     pidleput(&mut l, pp);
     drop(l);
     if when != 0 {
-        crate::idle::wake_timer_sleeper(when);
+        crate::netpoll::wake_netpoller(when);
     }
 }
 
@@ -469,4 +479,31 @@ pub extern "C" fn gort_exitsyscall() -> c_int {
         callout(g, entered);
         GORT_OK
     })
+}
+
+/// Runs `f`, a call that may block the thread, as if between
+/// `gort_entersyscall` and `gort_exitsyscall` (for the I/O calls on fds
+/// the poller cannot watch, such as regular files). Off a goroutine, or
+/// already inside such a pair, it just runs `f`.
+pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
+    let mp = getm();
+    if !mp.is_null() {
+        // SAFETY: non-null Ms are valid; curg is read by the M's own thread.
+        let m = unsafe { mref(mp) };
+        let gp = m.curg();
+        if !gp.is_null() {
+            // SAFETY: the goroutine running on this thread.
+            let g = unsafe { gref(gp) };
+            if !g.insyscall.load(Ordering::Relaxed) {
+                g.insyscall.store(true, Ordering::Relaxed);
+                let r = f();
+                g.insyscall.store(false, Ordering::Relaxed);
+                // f did not switch: still on m.
+                let (_, entered) = callin(m, g);
+                callout(g, entered);
+                return r;
+            }
+        }
+    }
+    f()
 }

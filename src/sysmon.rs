@@ -25,6 +25,8 @@ use crate::syscall::{retake, RetakeTick, FORCE_PREEMPT_NS};
 use std::ffi::c_void;
 use std::sync::atomic::Ordering;
 
+/// sysmon polls the network when nobody did for this long (Go's 10 ms).
+const NETPOLL_STALE_NS: i64 = 10_000_000;
 /// A timer this late means no M is watching its P: wake one.
 const TIMER_SLACK_NS: i64 = 1_000_000;
 
@@ -73,7 +75,24 @@ extern "C" fn sysmon_thread(_: *mut c_void) -> *mut c_void {
             continue;
         }
         let now = nanotime();
-        crate::idle::sysmon_timers(now, TIMER_SLACK_NS);
+        // Overdue timers: nobody watches their P (Go: sysmon starts an M).
+        let next = crate::timer::earliest();
+        if next != 0 && now - next > TIMER_SLACK_NS {
+            crate::netpoll::wake_netpoller(next);
+        }
+        // Poll the network if nobody did for 10 ms (every M busy).
+        let lastpoll = s.lastpoll.load(Ordering::SeqCst);
+        if lastpoll != 0
+            && now - lastpoll > NETPOLL_STALE_NS
+            && crate::netpoll::any_waiters()
+            && s.lastpoll.compare_exchange(lastpoll, now, Ordering::SeqCst, Ordering::Relaxed).is_ok()
+        {
+            let mut list = crate::netpoll::GList::new();
+            if crate::netpoll::netpoll(0, &mut list) {
+                list.inject();
+                idle = 0;
+            }
+        }
         for (i, pp) in s.allp.iter().enumerate() {
             if pp.status.load(Ordering::Relaxed) != PRUNNING {
                 continue;

@@ -8,13 +8,13 @@
 //!   while two goroutines keep a channel busy and never reach g0;
 //! * by any M in `findrunnable`, for every P (so a P whose goroutine never
 //!   yields, or an idle P, does not hold its timers back);
-//! * and when nothing else runs, by the timer sleeper (`idle.rs`).
+//! * and when nothing else runs, by the M blocked in the netpoller until
+//!   the earliest timer (Go's netpoll(delay); `netpoll/mod.rs`).
 //!
 //! A timer's callback runs on the scheduler (g0 or a goroutine stack in
 //! the middle of a switch) and must not block: it readies a goroutine,
 //! spawns one (`gort_after_func`) or sends without blocking (`gort_after`).
 
-use crate::idle::wake_timer_sleeper;
 use crate::lock::RawLock;
 use crate::m::{getm, mref};
 use crate::p::P;
@@ -179,7 +179,7 @@ pub(crate) fn addtimer(t: &Timer, when: i64) {
     timers.siftup(h.len() - 1);
     timers.update_timer0();
     timers.lock.unlock();
-    wake_timer_sleeper(when);
+    crate::netpoll::wake_netpoller(when);
 }
 
 /// Go's deltimer: disarms t. Returns true if it was armed (and so will now
