@@ -52,7 +52,7 @@ fn readloop(f: Fd, want: usize, hint: bool, mut op: impl FnMut() -> Result<usize
         if !m.drained_since(rev) {
             match op() {
                 Ok(n) => {
-                    if hint && n > 0 && n < want && f.stream() {
+                    if hint && n > 0 && n < want && f.drains() {
                         m.set_drained(rev);
                     }
                     return n as isize;
@@ -270,7 +270,7 @@ pub extern "C" fn gort_write(fd: c_int, buf: *const c_void, n: usize) -> libc::s
             Ok(f) => f,
             Err(e) => return e,
         };
-        let socket = f.socket();
+        let socket = f.kind().socket;
         let op = |done: usize| {
             // SAFETY: done < n (or both 0): the rest of the caller's buffer.
             let p = unsafe { (buf as *const u8).add(done) }.cast();
@@ -344,7 +344,7 @@ pub extern "C" fn gort_writev(fd: c_int, iov: *const libc::iovec, iovcnt: c_int)
             Ok(f) => f,
             Err(e) => return e,
         };
-        let socket = f.socket();
+        let socket = f.kind().socket;
         let op = |done: usize| {
             let mut v = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; IOV_CHUNK];
             // SAFETY: iov holds cnt iovecs; done < total (or total is 0).
@@ -450,7 +450,7 @@ pub extern "C" fn gort_sendto(
         if !f.pollable() {
             return writeall_blocking(n, op);
         }
-        writeloop(f, n, f.stream(), op)
+        writeloop(f, n, !f.kind().messages, op)
     })
 }
 
@@ -482,7 +482,7 @@ pub extern "C" fn gort_accept(fd: c_int, addr: *mut libc::sockaddr, addrlen: *mu
                 return r as c_int;
             }
             let nfd = r as c_int;
-            return match fd_init_new(nfd, f.stream()) {
+            return match fd_init_new(nfd, f.kind()) {
                 Ok(_) => nfd,
                 Err(e) => {
                     // SAFETY: nfd is ours, just accepted.

@@ -2,7 +2,7 @@
 //! functions behind which the rest of the runtime never sees epoll.
 //!
 //! Every fd is registered once, edge-triggered, for both directions
-//! (`EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET`), with its poll descriptor's
+//! (`EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLPRI | EPOLLET`), with its poll descriptor's
 //! fd number and generation as the event data; an eventfd, registered
 //! level-triggered, breaks a blocked `epoll_wait` (Go's netpollBreak).
 
@@ -24,6 +24,8 @@ pub(crate) struct Event {
     pub key: u64,
     pub readable: bool,
     pub writable: bool,
+    /// TCP urgent data is pending (reads stop at its mark).
+    pub urgent: bool,
 }
 
 /// Go's netpollinit. Returns a negative errno on failure.
@@ -62,7 +64,7 @@ pub(crate) fn init() -> Result<(), i32> {
 /// support polling, e.g. a regular file; EEXIST: already registered).
 pub(crate) fn open(fd: i32, key: u64) -> i32 {
     let mut ev = libc::epoll_event {
-        events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
+        events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLPRI | libc::EPOLLET) as u32,
         u64: key,
     };
     // SAFETY: ev is a valid epoll_event for the call's duration.
@@ -147,8 +149,9 @@ pub(crate) fn poll(delay_ns: i64, mut f: impl FnMut(Event)) -> bool {
         }
         f(Event {
             key: ev.u64,
-            readable: bits & (libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) != 0,
+            readable: bits & (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) != 0,
             writable: bits & (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) != 0,
+            urgent: bits & libc::EPOLLPRI != 0,
         });
     }
     broken

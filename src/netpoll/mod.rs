@@ -22,12 +22,12 @@
 //!   `gort_close` and a deadline change wake all of them, each with its
 //!   reason in `Sudog::ticket`; they retry their call;
 //! * `drained`: `rev + 1` as it was before a read that emptied the fd (it
-//!   returned EAGAIN, or fewer bytes than asked from a stream). Until the
+//!   returned EAGAIN, or fewer bytes than asked from a TCP socket). Until the
 //!   next event the data cannot be there, so the next read parks at once
 //!   instead of paying a system call to learn EAGAIN: an echo server's read
 //!   costs one system call per message, as in a plain epoll loop, not two.
-//!   Only a stream's short read counts (a datagram socket returns one
-//!   datagram however many wait, a terminal one line);
+//!   Only a TCP socket's short read counts (see `Kind`), and not after
+//!   urgent data arrived;
 //! * the deadline (Go's SetReadDeadline), absolute, 0 for none.
 //!
 //! # Who polls
@@ -50,7 +50,7 @@ use crate::panic::throw;
 use crate::park::{park_until_unlock, Sudog, WaitQ, Waiter};
 use crate::sched::sched;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicI32, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, Ordering};
 
 /// Registration states of a descriptor (`PollDesc::state`).
 const UNREGISTERED: u8 = 0;
@@ -88,10 +88,11 @@ pub(crate) struct PollDesc {
     /// earlier fd with the same number are recognised.
     seq: AtomicU32,
     state: AtomicU8,
-    /// SOCK_STREAM socket or pipe: a short read means drained.
-    stream: Cell<bool>,
-    /// A socket: writes use send(MSG_NOSIGNAL), never raising SIGPIPE.
-    socket: Cell<bool>,
+    /// Set at registration (see `Kind`).
+    kind: Cell<Kind>,
+    /// TCP urgent data was seen: reads stop short at its mark, so a short
+    /// read no longer means drained. Sticky until the fd is registered again.
+    urgent: AtomicBool,
     pub(crate) rd: PdMode,
     pub(crate) wr: PdMode,
 }
@@ -173,11 +174,13 @@ impl Fd {
     pub(crate) fn pollable(&self) -> bool {
         self.pd.state.load(Ordering::Relaxed) == POLLABLE
     }
-    pub(crate) fn stream(&self) -> bool {
-        self.pd.stream.get()
+    pub(crate) fn kind(&self) -> Kind {
+        self.pd.kind.get()
     }
-    pub(crate) fn socket(&self) -> bool {
-        self.pd.socket.get()
+    /// A short read from this fd means it is drained (see the module doc).
+    #[inline]
+    pub(crate) fn drains(&self) -> bool {
+        self.pd.kind.get().drains && !self.pd.urgent.load(Ordering::Relaxed)
     }
 }
 
@@ -196,25 +199,25 @@ pub(crate) fn fd_init(fd: i32) -> Result<Fd, i32> {
 
 /// Registers an fd the caller just got from the kernel (accept4): any
 /// registration of that number is stale by definition (the old fd was
-/// closed without gort_close), so it is replaced. `stream` and `socket`
-/// are known, so no system call asks.
-pub(crate) fn fd_init_new(fd: i32, stream: bool) -> Result<Fd, i32> {
+/// closed without gort_close), so it is replaced. Its kind is the
+/// listener's, so no system call asks.
+pub(crate) fn fd_init_new(fd: i32, kind: Kind) -> Result<Fd, i32> {
     let pd = pd_of(fd)?;
-    register(pd, fd, Some(stream))
+    register(pd, fd, Some(kind))
 }
 
 #[cold]
-fn register(pd: &'static PollDesc, fd: i32, known_stream: Option<bool>) -> Result<Fd, i32> {
+fn register(pd: &'static PollDesc, fd: i32, known: Option<Kind>) -> Result<Fd, i32> {
     pd.lock.lock();
-    let r = register_locked(pd, fd, known_stream);
+    let r = register_locked(pd, fd, known);
     pd.lock.unlock();
     r
 }
 
-fn register_locked(pd: &'static PollDesc, fd: i32, known_stream: Option<bool>) -> Result<Fd, i32> {
+fn register_locked(pd: &'static PollDesc, fd: i32, known: Option<Kind>) -> Result<Fd, i32> {
     let state = pd.state.load(Ordering::Relaxed);
     if state != UNREGISTERED {
-        if known_stream.is_none() {
+        if known.is_none() {
             return Ok(Fd { pd, seq: pd.seq.load(Ordering::Relaxed) });
         }
         // Stale: wake whoever still waits on the old fd, start a new generation.
@@ -224,12 +227,11 @@ fn register_locked(pd: &'static PollDesc, fd: i32, known_stream: Option<bool>) -
         }
     }
     let seq = pd.seq.load(Ordering::Relaxed);
-    let (stream, socket) = match known_stream {
-        Some(s) => (s, true),
+    pd.kind.set(match known {
+        Some(k) => k,
         None => kind(fd)?,
-    };
-    pd.stream.set(stream);
-    pd.socket.set(socket);
+    });
+    pd.urgent.store(false, Ordering::Relaxed);
     for m in [&pd.rd, &pd.wr] {
         m.drained.store(0, Ordering::Relaxed);
         m.deadline.store(0, Ordering::Relaxed);
@@ -249,7 +251,7 @@ fn register_locked(pd: &'static PollDesc, fd: i32, known_stream: Option<bool>) -
         e if e == -libc::EPERM => UNPOLLABLE,
         e => return Err(e),
     };
-    if state == POLLABLE && known_stream.is_none() {
+    if state == POLLABLE && known.is_none() {
         // SAFETY: fcntl on an int fd.
         let fl = unsafe { libc::fcntl(fd, libc::F_GETFL) };
         // SAFETY: as above.
@@ -268,28 +270,42 @@ fn register_locked(pd: &'static PollDesc, fd: i32, known_stream: Option<bool>) -
     Ok(Fd { pd, seq })
 }
 
-/// (stream, socket) for an fd: a SOCK_STREAM socket or a FIFO is a stream.
-fn kind(fd: i32) -> Result<(bool, bool), i32> {
-    let mut ty: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: ty and len are valid for getsockopt's output.
-    let r = unsafe {
-        libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_TYPE, (&mut ty as *mut libc::c_int).cast(), &mut len)
-    };
-    if r == 0 {
-        return Ok((ty == libc::SOCK_STREAM, true));
-    }
-    match errno() {
-        libc::ENOTSOCK => {
-            // SAFETY: st is plain data filled by fstat.
-            let mut st: libc::stat = unsafe { std::mem::zeroed() };
-            // SAFETY: as above.
-            if unsafe { libc::fstat(fd, &mut st) } != 0 {
-                return Err(-errno());
-            }
-            Ok((st.st_mode & libc::S_IFMT == libc::S_IFIFO, false))
+/// What the I/O calls need to know of an fd, learnt once at registration.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) struct Kind {
+    /// A TCP socket, whose read returns fewer bytes than asked only when
+    /// its receive queue is empty (or at an urgent mark, see
+    /// `PollDesc::urgent`). Not a pipe (reads stop at the pipe's page
+    /// buffers), not a Unix stream socket (reads stop between writers when
+    /// credentials are passed), not a datagram socket.
+    pub drains: bool,
+    /// A socket: writes use send(MSG_NOSIGNAL), never raising SIGPIPE.
+    pub socket: bool,
+    /// Datagram or seqpacket socket: one send is one message, never
+    /// continued with the rest of the buffer.
+    pub messages: bool,
+}
+
+fn kind(fd: i32) -> Result<Kind, i32> {
+    let opt = |name: libc::c_int| {
+        let mut v: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: v and len are valid for getsockopt's output.
+        let r = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, name, (&mut v as *mut libc::c_int).cast(), &mut len) };
+        if r == 0 {
+            Ok(v)
+        } else {
+            Err(errno())
         }
-        e => Err(-e),
+    };
+    match opt(libc::SO_TYPE) {
+        Ok(ty) => Ok(Kind {
+            drains: ty == libc::SOCK_STREAM && opt(libc::SO_PROTOCOL) == Ok(libc::IPPROTO_TCP),
+            socket: true,
+            messages: ty != libc::SOCK_STREAM,
+        }),
+        Err(libc::ENOTSOCK) => Ok(Kind::default()),
+        Err(e) => Err(-e),
     }
 }
 
@@ -513,6 +529,9 @@ pub(crate) fn netpoll(delay_ns: i64, list: &mut GList) -> bool {
         let Ok(pd) = pd_of(fd) else { return };
         pd.lock.lock();
         if pd.seq.load(Ordering::Relaxed) == seq {
+            if ev.urgent {
+                pd.urgent.store(true, Ordering::Relaxed);
+            }
             for (on, m) in [(ev.readable, &pd.rd), (ev.writable, &pd.wr)] {
                 if on {
                     m.rev.store(m.rev.load(Ordering::Relaxed).wrapping_add(1), Ordering::Release);
