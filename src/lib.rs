@@ -27,7 +27,11 @@
 //! 6. [`stack`] and [`signal`]: stack slabs, guard pages, overflow reports.
 //! 7. [`timer`] (per-P timer heaps), [`park`] (waiters, timed parks), then
 //!    the primitives on top: `chan`, `select`, `sema`, `sync`, `time`.
-//! 8. [`sysmon`]: time slices for goroutines that inherit `runnext`.
+//! 8. [`syscall`]: blocking calls, preemption by hand-off, sysmon's
+//!    `retake` and the handshake that lets it take a P without a locked
+//!    instruction on the goroutine's side.
+//! 9. [`netpoll`] (the poller, its epoll backend) and [`fd`] (the I/O calls).
+//! 10. [`sysmon`]: hand-offs, time slices, overdue timers, stale polls.
 //!
 //! `docs/design.md` has the long form; `docs/hacking.md` the rules for
 //! working on the runtime (what may run on a goroutine stack, what may
