@@ -60,7 +60,8 @@ typedef struct gort_sema gort_sema;
 #define GORT_ENOTINIT -1000
 
 // The channel is closed (send on or close of a closed channel, or receive
-// from a closed and drained one), where Go would panic or report !ok.
+// from a closed and drained one), where Go would panic or report !ok; or
+// the file descriptor a call waited on was closed with `gort_close`.
 #define GORT_ECLOSED -1001
 
 // Major version of the library this header belongs to.
@@ -233,9 +234,11 @@ typedef struct gort_chan Chan;
 extern "C" {
 #endif // __cplusplus
 
-// Returns a static, NUL-terminated description of a `GORT_*` code. Never
-// returns NULL; unknown codes get a generic text. May be called before
-// `gort_init` and from any thread.
+// Returns a static, NUL-terminated description of a `GORT_*` code, or of
+// a negative errno value returned by the I/O calls (`-ECONNREFUSED`, ...).
+// Never returns NULL; unknown codes get a generic text. May be called
+// before `gort_init` and from any thread (unlike strerror, it never writes
+// a shared buffer).
 const char *gort_strerror(int code);
 
 // Returns the library's version as a static string, "MAJOR.MINOR.PATCH".

@@ -32,7 +32,8 @@ pub const GORT_ETIMEDOUT: c_int = -110;
 /// first.
 pub const GORT_ENOTINIT: c_int = -1000;
 /// The channel is closed (send on or close of a closed channel, or receive
-/// from a closed and drained one), where Go would panic or report !ok.
+/// from a closed and drained one), where Go would panic or report !ok; or
+/// the file descriptor a call waited on was closed with `gort_close`.
 pub const GORT_ECLOSED: c_int = -1001;
 
 /// Major version of the library this header belongs to.
@@ -86,9 +87,11 @@ pub(crate) fn status(r: Result<(), Error>) -> c_int {
     }
 }
 
-/// Returns a static, NUL-terminated description of a `GORT_*` code. Never
-/// returns NULL; unknown codes get a generic text. May be called before
-/// `gort_init` and from any thread.
+/// Returns a static, NUL-terminated description of a `GORT_*` code, or of
+/// a negative errno value returned by the I/O calls (`-ECONNREFUSED`, ...).
+/// Never returns NULL; unknown codes get a generic text. May be called
+/// before `gort_init` and from any thread (unlike strerror, it never writes
+/// a shared buffer).
 #[no_mangle]
 pub extern "C" fn gort_strerror(code: c_int) -> *const c_char {
     let s: &'static [u8] = match code {
@@ -100,10 +103,51 @@ pub extern "C" fn gort_strerror(code: c_int) -> *const c_char {
         GORT_ENOTINIT => b"gort runtime not initialised (call gort_init or gort_init_lib first)\0",
         GORT_EAGAIN => b"operation would block\0",
         GORT_ETIMEDOUT => b"operation timed out\0",
-        GORT_ECLOSED => b"channel closed\0",
+        GORT_ECLOSED => b"channel or file descriptor closed\0",
+        c if c < 0 => errno_text(-c),
         _ => b"unknown gort error code\0",
     };
     s.as_ptr().cast()
+}
+
+/// The errno values gort's I/O calls pass on, described as glibc does.
+fn errno_text(e: c_int) -> &'static [u8] {
+    match e {
+        libc::ENOENT => b"no such file or directory\0",
+        libc::EINTR => b"interrupted system call\0",
+        libc::EIO => b"input/output error\0",
+        libc::EBADF => b"bad file descriptor\0",
+        libc::EACCES => b"permission denied\0",
+        libc::EFAULT => b"bad address\0",
+        libc::EEXIST => b"file exists\0",
+        libc::EISDIR => b"is a directory\0",
+        libc::ENFILE => b"too many open files in system\0",
+        libc::EMFILE => b"too many open files\0",
+        libc::ENOSPC => b"no space left on device\0",
+        libc::ESPIPE => b"illegal seek\0",
+        libc::EPIPE => b"broken pipe\0",
+        libc::ENOTSOCK => b"socket operation on non-socket\0",
+        libc::EDESTADDRREQ => b"destination address required\0",
+        libc::EMSGSIZE => b"message too long\0",
+        libc::EPROTOTYPE => b"protocol wrong type for socket\0",
+        libc::ENOPROTOOPT => b"protocol not available\0",
+        libc::EOPNOTSUPP => b"operation not supported\0",
+        libc::EAFNOSUPPORT => b"address family not supported by protocol\0",
+        libc::EADDRINUSE => b"address already in use\0",
+        libc::EADDRNOTAVAIL => b"cannot assign requested address\0",
+        libc::ENETDOWN => b"network is down\0",
+        libc::ENETUNREACH => b"network is unreachable\0",
+        libc::ECONNABORTED => b"software caused connection abort\0",
+        libc::ECONNRESET => b"connection reset by peer\0",
+        libc::ENOBUFS => b"no buffer space available\0",
+        libc::EISCONN => b"transport endpoint is already connected\0",
+        libc::ENOTCONN => b"transport endpoint is not connected\0",
+        libc::ECONNREFUSED => b"connection refused\0",
+        libc::EHOSTDOWN => b"host is down\0",
+        libc::EHOSTUNREACH => b"no route to host\0",
+        libc::EINPROGRESS => b"operation now in progress\0",
+        _ => b"system error (negative errno value)\0",
+    }
 }
 
 /// Returns the library's version as a static string, "MAJOR.MINOR.PATCH".
@@ -149,6 +193,10 @@ mod tests {
             (GORT_ETIMEDOUT, "timed out"),
             (GORT_ECLOSED, "closed"),
             (12345, "unknown"),
+            (-libc::ECONNREFUSED, "connection refused"),
+            (-libc::EBADF, "bad file descriptor"),
+            (-libc::ENOTSOCK, "non-socket"),
+            (-4095, "negative errno"),
         ] {
             // SAFETY: gort_strerror returns a pointer to a static NUL-terminated literal.
             let s = unsafe { CStr::from_ptr(gort_strerror(code)) }.to_str().unwrap();
