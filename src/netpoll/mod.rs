@@ -469,9 +469,10 @@ pub(crate) fn wait(f: Fd, modes: &[(&PdMode, u64)], deadline: i64) -> Result<(),
         for (i, &(m, _)) in modes.iter().enumerate() {
             m.waiters.enqueue(&sgs[i] as *const Sudog as *mut Sudog);
         }
-        if WAITERS.fetch_add(1, Ordering::SeqCst) == 0 || !w.is_goroutine() {
-            // A host thread, or the first waiter: make sure some M will
-            // poll (a goroutine's own M goes on to findrunnable anyway).
+        WAITERS.fetch_add(1, Ordering::SeqCst);
+        if !w.is_goroutine() {
+            // A goroutine's M goes on to findrunnable, which polls when it
+            // runs out of work; a host thread has no M to do that.
             ensure_poller();
         }
         let woken = park_until_unlock(&w, &pd.lock, until);
