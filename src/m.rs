@@ -135,6 +135,16 @@ pub(crate) fn getm() -> *mut M {
     CUR_M.with(|c| c.get())
 }
 
+/// getm inlined, for an exported function's first read of its M, before
+/// anything in it can switch goroutines: the address computed here cannot
+/// be reused after a switch, because the function reads TLS only once and
+/// exports are never inlined into other runtime code. Saves a call on the
+/// hottest entry points (`gort_entersyscall`/`gort_exitsyscall`).
+#[inline(always)]
+pub(crate) fn getm_at_entry() -> *mut M {
+    CUR_M.with(|c| c.get())
+}
+
 /// Binds `mp` to the calling thread (Go's settls in rt0_go/mstart).
 pub(crate) fn setm(mp: *mut M) {
     CUR_M.with(|c| c.set(mp));

@@ -51,7 +51,7 @@
 use crate::ffi::{GORT_EPERM, GORT_OK};
 use crate::g::{gref, G, GRUNNABLE};
 use crate::idle::{acquirep, pidleget, pidleget_prefer, pidleput, startm};
-use crate::m::{getm, mref, M};
+use crate::m::{getm, getm_at_entry, mref, M};
 use crate::p::{runqempty, runqput, P, PRUNNING};
 use crate::sched::sched;
 use crate::switch::{switch_from, Post};
@@ -429,7 +429,7 @@ fn handoffp(pp: *mut P) {
 #[no_mangle]
 pub extern "C" fn gort_entersyscall() -> c_int {
     ffi_guard!("gort_entersyscall", {
-        let mp = getm();
+        let mp = getm_at_entry();
         if mp.is_null() {
             return GORT_OK;
         }
@@ -459,7 +459,7 @@ pub extern "C" fn gort_entersyscall() -> c_int {
 #[no_mangle]
 pub extern "C" fn gort_exitsyscall() -> c_int {
     ffi_guard!("gort_exitsyscall", {
-        let mp = getm();
+        let mp = getm_at_entry();
         if mp.is_null() {
             return GORT_OK;
         }
