@@ -315,8 +315,16 @@ pub(crate) fn injectglist_batch(gs: &[*mut G]) {
         }
     }
     if let Some(m) = local {
+        // Go's runqputbatch: as many as fit in the local queue, the rest to
+        // the global one (runqput would move half the queue there each time
+        // it found it full).
+        let pp = m.pp();
         for &gp in &gs[nglobal..] {
-            runqput(m.pp(), gp, false);
+            if pp.runq.len() < crate::p::RUNQ_CAP {
+                runqput(pp, gp, false);
+            } else {
+                s.globrunqput(gp);
+            }
         }
         wakep();
     }

@@ -442,6 +442,7 @@ impl PdMode {
 /// (the earlier of the direction's and `deadline`, 0 for none) passes.
 /// Ok(()) means "try the call again"; Err is WAIT_CLOSED or WAIT_TIMEDOUT.
 pub(crate) fn wait(f: Fd, modes: &[(&PdMode, u64)], deadline: i64) -> Result<(), i32> {
+    debug_assert!(!modes.is_empty() && modes.len() <= 2);
     let pd = f.pd;
     loop {
         pd.lock.lock();
@@ -464,10 +465,18 @@ pub(crate) fn wait(f: Fd, modes: &[(&PdMode, u64)], deadline: i64) -> Result<(),
             pd.lock.unlock();
             return Err(WAIT_TIMEDOUT);
         }
-        let w = Waiter::new(true);
-        let sgs = [Sudog::new(&w, std::ptr::null_mut()), Sudog::new(&w, std::ptr::null_mut())];
+        // Every waker of a direction holds pd.lock, so one sudog has one
+        // waker; only a deadline's timer, or a second direction's queue,
+        // makes a second one, which must then win the waiter first.
+        let w = Waiter::new(modes.len() > 1 || until != 0);
+        let sg0 = Sudog::new(&w, std::ptr::null_mut());
+        let sg1 = if modes.len() > 1 { Some(Sudog::new(&w, std::ptr::null_mut())) } else { None };
+        let sgs: [*mut Sudog; 2] = [
+            &sg0 as *const Sudog as *mut Sudog,
+            sg1.as_ref().map_or(std::ptr::null_mut(), |s| s as *const Sudog as *mut Sudog),
+        ];
         for (i, &(m, _)) in modes.iter().enumerate() {
-            m.waiters.enqueue(&sgs[i] as *const Sudog as *mut Sudog);
+            m.waiters.enqueue(sgs[i]);
         }
         WAITERS.fetch_add(1, Ordering::SeqCst);
         if !w.is_goroutine() {
@@ -483,7 +492,7 @@ pub(crate) fn wait(f: Fd, modes: &[(&PdMode, u64)], deadline: i64) -> Result<(),
             // of them after a timeout).
             pd.lock.lock();
             for (i, &(m, _)) in modes.iter().enumerate() {
-                let sg = &sgs[i] as *const Sudog as *mut Sudog;
+                let sg = sgs[i];
                 if sg != winner && m.waiters.contains(sg) {
                     m.waiters.remove(sg);
                 }
