@@ -14,6 +14,10 @@ Each program prints, per metric, the median over its own runs; the table
 shows the median of those medians over the rounds. Ratios are peer / gort
 for lower-is-better metrics and gort / peer for higher-is-better ones, so a
 ratio above 1 always means gort did better.
+
+Two tables: the scheduler rows (peers Go and Boost.Fiber) and the I/O and
+blocking-call rows (peers Go, tokio and the plain epoll server "c-epoll",
+the floor: shown, but not one of the peers gort has to beat).
 """
 import os
 import re
@@ -21,9 +25,13 @@ import statistics
 import sys
 from collections import defaultdict
 
-IMPLS = ["gort", "go", "boost"]
-PEERS = ["go", "boost"]
-PEER_NAMES = {"go": "Go", "boost": "Boost.Fiber"}
+IMPLS = ["gort", "go", "boost", "tokio", "c-epoll"]
+PEERS = ["go", "boost", "tokio", "c-epoll"]
+PEER_NAMES = {"go": "Go", "boost": "Boost.Fiber", "tokio": "tokio", "c-epoll": "C epoll"}
+SCHED_PEERS = ["go", "boost"]
+IO_PEERS = ["go", "tokio", "c-epoll"]
+# The floor, not a competitor: a single-threaded epoll loop with no runtime.
+REFERENCE = {"c-epoll"}
 
 # (metric, procs, label, better, target) with target = (op, value, text).
 # better: "lower" or "higher". Rows whose metric nobody printed are dropped.
@@ -59,6 +67,38 @@ ROWS = [
     ("timer_p99", 1, "sleep wake-up lateness p99", "lower", None),
     ("timer_p99", 2, "sleep wake-up lateness p99", "lower", None),
 ]
+
+
+def relative(text, *conds):
+    """A target judged against peers' figures of the same run: each cond is
+    (peer, op, factor), e.g. ("c-epoll", "<=", 1.05) for gort <= 1.05 x
+    c-epoll's figure. A missing peer figure leaves the target unjudged."""
+    def judge(vals):
+        g = vals.get("gort")
+        missing = [p for p, _, _ in conds if vals.get(p) is None]
+        if g is None:
+            return None, ""
+        if missing:
+            return None, "n/a (no " + ", ".join(PEER_NAMES[p] for p in missing) + ")"
+        ok = all((g <= f * vals[p]) if op == "<=" else (g < f * vals[p]) for p, op, f in conds)
+        return ok, ""
+    return ("rel", judge, text)
+
+
+# The I/O and blocking-call rows (scripts/bench.sh: echo, idle, syscall, hog).
+ECHO_CPU_TARGET = relative("<= 1.05x C epoll, < Go, < tokio",
+                           ("c-epoll", "<=", 1.05), ("go", "<", 1), ("tokio", "<", 1))
+IO_ROWS = [
+    ("echo_cpu_64", 1, "echo 64 B, server CPU per round trip", "lower", ECHO_CPU_TARGET),
+    ("echo_cpu_512", 1, "echo 512 B, server CPU per round trip", "lower", ECHO_CPU_TARGET),
+    ("echo_rate_64", 1, "echo 64 B, round trips per second", "higher", None),
+    ("echo_rate_512", 1, "echo 512 B, round trips per second", "higher", None),
+    ("idle_rss", 1, "idle connections, RSS per connection", "lower", relative("<= Go", ("go", "<=", 1))),
+    ("syscall_pair", 1, "entersyscall + exitsyscall pair", "lower", ("<=", 10, "<= 10 ns")),
+    ("hog_p50", 1, "sleep lateness beside a C spin loop, p50", "lower", relative("<= Go", ("go", "<=", 1))),
+    ("hog_p99", 1, "sleep lateness beside a C spin loop, p99", "lower", relative("<= Go", ("go", "<=", 1))),
+]
+
 # Targets that assume the full sizes (1M leaves, 1M goroutines).
 FULL_SIZE_TARGETS = {"skynet", "skynet_rss", "skynet_speedup", "parked", "parked_guarded"}
 
@@ -66,6 +106,7 @@ UNIT_SHORT = {
     "ns/switch": "ns", "ns/yield": "ns", "ns/roundtrip": "ns", "ns/hop": "ns",
     "ns/goroutine": "ns", "ns/lock": "ns", "ms": "ms", "MB": "MB", "us": "us",
     "KB/goroutine": "KB", "mappings": "", "goroutines": "", "x": "x",
+    "ns/pair": "ns", "roundtrips/s": "1/s", "KB/conn": "KB",
 }
 
 LINE = re.compile(r"(\w+)=(\S+)")
@@ -140,7 +181,9 @@ def paired_speedup(by_round, impl):
     return (med(ratios), len(ratios)) if ratios else (None, 0)
 
 
-def build_table(samples, by_round, units, extras, quick):
+def build_table(specs, peers, samples, by_round, units, extras, quick):
+    """One table: a row per spec whose metric somebody printed. `peers` are
+    its comparison columns; "gort beats peers" leaves out the REFERENCE ones."""
     agg = {k: med(v) for k, v in samples.items()}
     rounds = {k: len(v) for k, v in samples.items()}
     # the derived speedup row
@@ -151,13 +194,17 @@ def build_table(samples, by_round, units, extras, quick):
             rounds[("skynet_speedup", 2, impl)] = n
     units["skynet_speedup"] = "x"
     rows = []
-    for name, procs, label, better, target in ROWS:
+    for name, procs, label, better, target in specs:
         vals = {impl: agg.get((name, procs, impl)) for impl in IMPLS}
         if all(v is None for v in vals.values()):
             continue
         unit = UNIT_SHORT.get(units.get(name, ""), units.get(name, ""))
         size = ""
-        ex = extras.get((name, procs, "gort")) or extras.get((name, procs, "go")) or {}
+        ex = {}
+        for impl in IMPLS:
+            ex = extras.get((name, procs, impl)) or ex
+            if ex:
+                break
         if name.startswith("skynet"):
             ex = extras.get(("skynet", procs, "gort")) or extras.get(("skynet", 1, "gort")) or {}
             if "leaves" in ex:
@@ -165,14 +212,17 @@ def build_table(samples, by_round, units, extras, quick):
         elif name.startswith("parked") or name.startswith("timer") or name.startswith("spawn"):
             if "goroutines" in ex:
                 size = f"{int(ex['goroutines']):,}"
-        ratios = {p: ratio(vals["gort"], vals[p], better) for p in PEERS}
-        peers_present = [p for p in PEERS if vals[p] is not None]
+        elif name.startswith("echo") or name.startswith("idle"):
+            if "conns" in ex:
+                size = f"{int(ex['conns']):,} connections"
+        ratios = {p: ratio(vals["gort"], vals[p], better) for p in peers}
+        compete = [p for p in peers if p not in REFERENCE and vals[p] is not None]
         if vals["gort"] is None:
             best = "—"
-        elif not peers_present:
+        elif not compete:
             best = "(no peer)"
         else:
-            best = "yes" if all(ratios[p] is not None and ratios[p] >= 1 for p in peers_present) else "no"
+            best = "yes" if all(ratios[p] is not None and ratios[p] >= 1 for p in compete) else "no"
         tgt_text, met = "", ""
         if target:
             op, tv, tgt_text = target
@@ -180,45 +230,53 @@ def build_table(samples, by_round, units, extras, quick):
                 met = "n/a (quick)"
             elif vals["gort"] is None:
                 met = "—"
+            elif op == "rel":
+                ok, why = tv(vals)
+                met = why or ("—" if ok is None else "yes" if ok else "**no**")
             else:
                 ok = vals["gort"] <= tv if op == "<=" else vals["gort"] >= tv
                 met = "yes" if ok else "**no**"
         rows.append({
             "name": name, "procs": procs, "label": label, "unit": unit, "size": size,
-            "vals": vals, "ratios": ratios, "better": better, "best": best,
+            "vals": vals, "ratios": ratios, "better": better, "best": best, "peers": peers,
             "target": tgt_text, "met": met,
             "rounds": max((rounds.get((name, procs, i), 0) for i in IMPLS), default=0),
         })
     return rows
 
 
-def markdown_table(rows):
-    head = ["benchmark", "Ps", "unit", "gort", "Go", "Boost.Fiber", "Go/gort", "Boost/gort",
-            "gort beats peers", "gort target", "target met"]
+def ratio_cell(r, p, none):
+    x = r["ratios"].get(p)
+    return f"{x:.2f}x" if x else none
+
+
+def markdown_table(rows, peers):
+    head = (["benchmark", "Ps", "unit", "gort"] + [PEER_NAMES[p] for p in peers]
+            + [f"{PEER_NAMES[p].split('.')[0]}/gort" for p in peers]
+            + ["gort beats peers", "gort target", "target met"])
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         label = r["label"] + (f" ({r['size']})" if r["size"] else "")
         if r["better"] == "higher":
             label += " (higher is better)"
-        cells = [label, str(r["procs"]), r["unit"] or "count",
-                 fmt(r["vals"]["gort"]), fmt(r["vals"]["go"]), fmt(r["vals"]["boost"]),
-                 (f"{r['ratios']['go']:.2f}x" if r["ratios"]["go"] else "—"),
-                 (f"{r['ratios']['boost']:.2f}x" if r["ratios"]["boost"] else "—"),
-                 r["best"], r["target"] or "", r["met"] or ""]
+        cells = ([label, str(r["procs"]), r["unit"] or "count", fmt(r["vals"]["gort"])]
+                 + [fmt(r["vals"][p]) for p in peers]
+                 + [ratio_cell(r, p, "—") for p in peers]
+                 + [r["best"], r["target"] or "", r["met"] or ""])
         out.append("| " + " | ".join(cells) + " |")
     return "\n".join(out)
 
 
-def text_table(rows):
-    head = ["benchmark", "Ps", "unit", "gort", "go", "boost", "go/gort", "boost/gort", "best", "target", "met"]
+def text_table(rows, peers):
+    head = (["benchmark", "Ps", "unit", "gort"] + peers + [f"{p}/gort" for p in peers]
+            + ["best", "target", "met"])
     body = []
     for r in rows:
         label = r["label"] + (f" ({r['size']})" if r["size"] else "")
-        body.append([label, str(r["procs"]), r["unit"] or "count",
-                     fmt(r["vals"]["gort"]), fmt(r["vals"]["go"]), fmt(r["vals"]["boost"]),
-                     (f"{r['ratios']['go']:.2f}x" if r["ratios"]["go"] else "-"),
-                     (f"{r['ratios']['boost']:.2f}x" if r["ratios"]["boost"] else "-"),
-                     r["best"], r["target"], r["met"].replace("**", "")])
+        body.append([label, str(r["procs"]), r["unit"] or "count", fmt(r["vals"]["gort"])]
+                    + [fmt(r["vals"][p]) for p in peers]
+                    + [ratio_cell(r, p, "-") for p in peers]
+                    + [r["best"], r["target"], r["met"].replace("**", "")])
     widths = [max(len(x[i]) for x in [head] + body) for i in range(len(head))]
     lines = ["  ".join(h.ljust(w) for h, w in zip(head, widths))]
     lines.append("  ".join("-" * w for w in widths))
@@ -235,16 +293,17 @@ def chart(rows, path, title):
     except ImportError:
         print("report.py: matplotlib not available, no chart", file=sys.stderr)
         return False
-    rs = [r for r in rows if any(r["ratios"][p] for p in PEERS)]
+    rs = [r for r in rows if any(r["ratios"].get(p) for p in PEERS)]
+    shown = [p for p in PEERS if any(r["ratios"].get(p) for r in rs)]
     labels = [f"{r['label']} ({r['procs']}P)" for r in rs]
-    fig, ax = plt.subplots(figsize=(11, 0.42 * len(rs) + 1.6))
-    h = 0.38
-    colors = {"go": "#00add8", "boost": "#c0392b"}
-    for j, p in enumerate(PEERS):
-        ys = [i + (j - 0.5) * h for i in range(len(rs))]
-        xs = [r["ratios"][p] or 0 for r in rs]
-        bars = ax.barh(ys, [x if x > 0 else float("nan") for x in xs], height=h,
-                       color=colors[p], label=f"{PEER_NAMES[p]} / gort")
+    fig, ax = plt.subplots(figsize=(11, 0.21 * max(2, len(shown)) * len(rs) + 1.6))
+    h = 0.76 / max(1, len(shown))
+    colors = {"go": "#00add8", "boost": "#c0392b", "tokio": "#6a3d9a", "c-epoll": "#7f7f7f"}
+    for j, p in enumerate(shown):
+        ys = [i + (j - (len(shown) - 1) / 2) * h for i in range(len(rs))]
+        xs = [r["ratios"].get(p) or 0 for r in rs]
+        ax.barh(ys, [x if x > 0 else float("nan") for x in xs], height=h,
+                color=colors.get(p, "#999999"), label=f"{PEER_NAMES[p]} / gort")
         for y, x in zip(ys, xs):
             if x > 0:
                 txt = f"{x:,.0f}x" if x >= 100 else f"{x:.2g}x"
@@ -280,19 +339,25 @@ def main():
     md = dict(meta)
     quick = md.get("mode", "").startswith("QUICK")
     samples, by_round, units, extras, failures = parse(raw)
-    rows = build_table(samples, by_round, units, extras, quick)
+    rows = build_table(ROWS, SCHED_PEERS, samples, by_round, units, extras, quick)
+    io_rows = build_table(IO_ROWS, IO_PEERS, samples, by_round, units, extras, quick)
 
-    print(text_table(rows))
+    if rows:
+        print(text_table(rows, SCHED_PEERS))
+    if io_rows:
+        print(("\n" if rows else "") + text_table(io_rows, IO_PEERS))
     print("\nratio = peer / gort (gort / peer for rows marked higher-is-better): > 1 means gort did better")
     if failures:
         print("\nfailed runs:")
         for fl in failures:
             print("  " + fl)
 
-    title = f"gort vs Go and Boost.Fiber ({md.get('date', '')}, {md.get('cpu', '')})"
+    vs = ("Go, Boost.Fiber, tokio and C epoll" if rows and io_rows
+          else "Go, tokio and C epoll" if io_rows else "Go and Boost.Fiber")
+    title = f"gort vs {vs} ({md.get('date', '')}, {md.get('cpu', '')})"
     if quick:
         title = "QUICK SMOKE RUN, not representative: " + title
-    have_chart = chart(rows, out_png, title)
+    have_chart = chart(rows + io_rows, out_png, title)
 
     # The method and the peers' configuration: benches/README.md, from its
     # "## Method" heading on.
@@ -303,7 +368,7 @@ def main():
         i = text.find("## Method")
         method = text[i:] if i >= 0 else ""
     with open(out_md, "w") as f:
-        f.write("# Benchmarks: gort vs Go and Boost.Fiber\n\n")
+        f.write(f"# Benchmarks: gort vs {vs}\n\n")
         f.write("Generated by `scripts/bench.sh` (issue 4); do not edit by hand: re-run it.\n\n")
         if quick:
             f.write("**QUICK SMOKE RUN (GORT_BENCH_QUICK=1): fewer rounds and smaller sizes; "
@@ -318,10 +383,19 @@ def main():
         f.write("Medians over the rounds of each program's own median (lower is better unless the row says "
                 "otherwise). **Ratio = peer / gort** (gort / peer on higher-is-better rows), so a ratio "
                 "above 1 means gort did better. \"gort beats peers\": gort's figure is at least as good as "
-                "every peer's in this run. \"target met\" compares gort with the targets of issue 4. "
+                "every peer's in this run. \"target met\" compares gort with the targets of issue 4 "
+                "(for the I/O rows, the I/O targets: see \"Targets\" below). "
                 "The skynet speedup is the median over rounds of each round's 1 P / 2 P ratio (both "
                 "measured back to back).\n\n")
-        f.write(markdown_table(rows) + "\n\n")
+        if rows:
+            f.write(markdown_table(rows, SCHED_PEERS) + "\n\n")
+        if io_rows:
+            f.write("### I/O and blocking calls\n\n")
+            f.write("Peers: Go, tokio and C epoll, a single-threaded level-triggered epoll loop with no "
+                    "runtime: the floor, shown with its ratio but not counted in \"gort beats peers\". "
+                    "Relative targets (\"<= 1.05x C epoll\", \"< Go\", \"<= Go\") are judged against "
+                    "the peers' figures of the same run. Method: benches/README.md, \"I/O shapes\".\n\n")
+            f.write(markdown_table(io_rows, IO_PEERS) + "\n\n")
         if have_chart:
             f.write("![ratios](benchmarks.png)\n\n")
         if failures:

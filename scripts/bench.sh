@@ -1,17 +1,27 @@
 #!/usr/bin/env bash
-# scripts/bench.sh: gort's benchmarks next to Go and Boost.Fiber (issue 4).
+# scripts/bench.sh: gort's benchmarks next to Go and Boost.Fiber (issue 4),
+# and the I/O ones next to Go, tokio and a plain epoll server.
 #
 #   1. tools     installs what is missing (cmake, gcc/g++, golang-go,
-#                libboost-fiber-dev, libboost-context-dev, python3-matplotlib)
+#                libboost-fiber-dev, libboost-context-dev, python3-matplotlib,
+#                taskset from util-linux)
 #   2. build     gort built and installed into build/bench/stage (the root CMake
 #                project, as scripts/test.sh does); benches/ built against that
 #                install with CMake (find_package(gort)), with the Boost.Fiber
-#                peer; the Go peer built with `go build`
+#                peer, the load generator and the plain epoll server; the Go
+#                peer built with `go build`, the tokio peer with cargo
+#                (CARGO_TARGET_DIR=build/bench/tokio-target; skipped, with a
+#                note, when its crates cannot be fetched)
 #   3. aarch64   the raw switch cross-built and run under qemu-aarch64, as a
 #                correctness check only (when the cross gcc and qemu are there)
 #   4. run       for each shape and number of Ps: gort, Go, Boost, gort, Go,
 #                Boost, ... for GORT_BENCH_ROUNDS rounds (the order rotates each
-#                round); every BENCH line goes to build/bench/raw.txt
+#                round); every BENCH line goes to build/bench/raw.txt.
+#                echo: per round, fresh gort, Go, tokio and epoll servers at 1 P
+#                pinned to one CPU, and benches/peers/c/loadgen on another
+#                giving each server the load in turn (see benches/README.md);
+#                idle: per round and server, a fresh server, 10,000 idle
+#                connections, its RSS growth
 #   5. report    benches/report.py: medians over the rounds, one table on
 #                stdout and in docs/benchmarks.md, the ratio chart in
 #                docs/benchmarks.png
@@ -21,8 +31,10 @@
 #   GORT_BENCH_RUNS=N     measured runs inside each program (default 5; 3 quick)
 #   GORT_BENCH_QUICK=1    smoke run: fewer rounds, sizes / 10; the table says so
 #   GORT_BENCH_ONLY="yield chan"  run only these shapes (switch yield chan ring
-#                         spawn skynet mutex parked timers); the report covers them
+#                         spawn skynet mutex parked timers syscall hog echo idle);
+#                         the report covers them
 #   GORT_BENCH_NO_DOCS=1  write the report to build/bench/ instead of docs/
+#   GORT_BENCH_BUILD_DIR=DIR  build and run in DIR instead of build/bench
 #   GORT_NO_INSTALL=1     never call apt-get; fail if something is missing
 #
 # Nothing here asserts a timing: a program fails only when its result is
@@ -32,7 +44,9 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-build="$repo/build/bench"
+build="${GORT_BENCH_BUILD_DIR:-$repo/build/bench}"
+mkdir -p "$build"
+build="$(cd "$build" && pwd)"
 logs="$build/logs"
 mkdir -p "$logs"
 started=$SECONDS
@@ -97,6 +111,7 @@ need make make
 need cc gcc
 need c++ g++
 need go golang-go
+need taskset util-linux
 need /usr/include/boost/fiber/all.hpp libboost-fiber-dev
 need /usr/include/boost/context/fiber.hpp libboost-context-dev
 find_python >/dev/null || missing+=(python3-matplotlib)
@@ -139,9 +154,20 @@ go_bin="$build/go-bench"
 (cd "$repo/benches/peers/go" && GOFLAGS=-buildvcs=false GOPROXY=off go build -o "$go_bin" .) ||
     die "go build failed"
 
+notes=()
+# Not fatal: the crates come from crates.io on the first build.
+say "tokio peer: cargo build"
+tokio_bin=""
+if CARGO_TARGET_DIR="$build/tokio-target" cargo build --release --locked --quiet \
+    --manifest-path "$repo/benches/peers/tokio/Cargo.toml" >"$logs/tokio-build.log" 2>&1; then
+    tokio_bin="$build/tokio-target/release/tokio-echo"
+else
+    tail -n 5 "$logs/tokio-build.log"
+    notes+=("tokio peer: not built (cargo build failed, see build/bench/logs/tokio-build.log): no tokio figures.")
+fi
+
 # --- machine description (for the report) ---------------------------------------------
 meta="$build/meta.txt"
-notes=()
 boost_version="$(sed -n 's/^#define BOOST_LIB_VERSION "\(.*\)"/\1/p' /usr/include/boost/version.hpp 2>/dev/null | tr _ .)"
 git_rev="$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 if [ -n "$(git -C "$repo" status --porcelain -- src asm include Cargo.toml 2>/dev/null)" ]; then
@@ -159,6 +185,7 @@ fi
     echo "Rust: $(rustc --version)"
     echo "Go: $(go version)"
     echo "Boost: ${boost_version:-not found}"
+    echo "tokio: $(if [ -n "$tokio_bin" ]; then sed -n '/^name = "tokio"$/{n;s/^version = "\(.*\)"/\1/p;}' "$repo/benches/peers/tokio/Cargo.lock"; else echo "not built"; fi) (current_thread runtime, cargo --release)"
     echo "gort: $(sed -n 's/^version *= *"\(.*\)"/\1/p' Cargo.toml | head -n 1), commit $git_rev; cargo --release, linked $(sed -n 's/^GORT_BENCH_LINK:STRING=//p' "$build/benches/CMakeCache.txt")"
     echo "rounds: $rounds (runs inside each program: $runs; skynet: three fresh processes per round, parked: one)"
 } >"$meta"
@@ -196,8 +223,18 @@ jobs=(
     "mutex|1 2|1000000|100000|"
     "parked|2|1000000|100000|1"
     "timers|1 2|100000|10000|"
+    "syscall|1|4000000|400000|"
+    "hog|1|1000|300|"
 )
 only=" ${GORT_BENCH_ONLY:-} "
+selected() { [ "$only" = "  " ] || [[ "$only" == *" $1 "* ]]; }
+
+# A gort program the installed gort could not build (an older gort.h: see
+# benches/CMakeLists.txt) leaves its rows to the peers, with a note.
+for b in syscall hog echo; do
+    [ -x "$build/benches/bench_$b" ] || ! selected "$b" ||
+        notes+=("gort: no bench_$b (the installed gort.h lacks its calls; see build/bench/logs/benches-configure.log): its rows have peers only.")
+done
 
 raw="$build/raw.txt"
 : >"$raw"
@@ -206,9 +243,10 @@ failed=0
 
 cmd_for() { # <impl> <shape>: the program and its shape argument, or nothing
     case "$1" in
-    gort) echo "$build/benches/bench_$2" ;;
+    gort) [ ! -x "$build/benches/bench_$2" ] || echo "$build/benches/bench_$2" ;;
     go) [ "$2" = switch ] || echo "$go_bin $2" ;; # Go has no user-level switch
-    boost) [ "$have_boost" = 0 ] || echo "$build/benches/boost_bench $2" ;;
+    boost) # nothing to compare for the blocking-call shapes: Boost.Fiber has no such calls
+        [ "$have_boost" = 0 ] || [ "$2" = syscall ] || [ "$2" = hog ] || echo "$build/benches/boost_bench $2" ;;
     esac
 }
 
@@ -253,6 +291,140 @@ for job in "${jobs[@]}"; do
     done
 done
 
+# --- 4b. I/O: echo servers and idle connections ------------------------------------------
+# The servers run on one CPU, the load generator on another (the first two
+# CPUs this script may use), so that the client's work never lands in a
+# server's CPU time and the server's 1 P is one whole CPU.
+read -r cpu_server cpu_client < <("$python" -c \
+    'import os; c = sorted(os.sched_getaffinity(0)); print(c[0], c[1] if len(c) > 1 else c[0])')
+if [ "$cpu_server" = "$cpu_client" ] && { selected echo || selected idle; }; then
+    notes+=("echo/idle: one CPU only: the servers and the load generator share it; the figures mix their work.")
+fi
+io_impls=(gort go tokio c-epoll)
+
+server_cmd() { # <impl>: the echo server's command line, or nothing
+    case "$1" in
+    gort) [ ! -x "$build/benches/bench_echo" ] || echo "$build/benches/bench_echo" ;;
+    go) echo "$go_bin echo" ;;
+    tokio) [ -z "$tokio_bin" ] || echo "$tokio_bin" ;;
+    c-epoll) echo "$build/benches/epoll_echo_server" ;;
+    esac
+}
+
+# start_server <impl> <log>: a fresh server at 1 P on $cpu_server; sets
+# srv_port and srv_pid from its "LISTEN port=N pid=P" line. env and taskset
+# exec, so the pid is also this shell's child (for wait).
+start_server() {
+    local cmd i line
+    cmd="$(server_cmd "$1")"
+    srv_port="" srv_pid=""
+    # shellcheck disable=SC2086
+    env GORT_MAXPROCS=1 GOMAXPROCS=1 taskset -c "$cpu_server" $cmd >"$2" 2>&1 &
+    local job=$!
+    for ((i = 0; i < 200; i++)); do
+        line="$(grep -m 1 '^LISTEN ' "$2" 2>/dev/null || true)"
+        if [ -n "$line" ]; then
+            srv_port="$(sed -n 's/.* port=\([0-9]*\).*/\1/p' <<<"$line")"
+            srv_pid="$(sed -n 's/.* pid=\([0-9]*\).*/\1/p' <<<"$line")"
+            [ -n "$srv_port" ] && [ "$srv_pid" = "$job" ] && return 0
+            break
+        fi
+        kill -0 "$job" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill "$job" 2>/dev/null || true
+    wait "$job" 2>/dev/null || true
+    return 1
+}
+
+stop_servers() { # <pid>...
+    local pid
+    for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "$@"; do wait "$pid" 2>/dev/null || true; done
+}
+
+# echo: every round starts a fresh server of each kind and one loadgen per
+# message size that gives them the load in turn, several short intervals
+# each (benches/peers/c/loadgen.c), so that all four are measured within
+# seconds of each other.
+if selected echo; then
+    if [ "$quick" = 1 ]; then e_secs=1 e_runs=3 e_warm=0.3; else e_secs=1 e_runs=8 e_warm=0.5; fi
+    sizes=(64 512)
+    say "echo: ${sizes[*]} B, 100 connections; servers at 1 P on CPU $cpu_server, loadgen on CPU $cpu_client: $rounds rounds, $e_runs intervals of $e_secs s per server and size"
+    for ((round = 1; round <= rounds; round++)); do
+        targets=() pids=()
+        for ((k = 0; k < ${#io_impls[@]}; k++)); do
+            impl="${io_impls[$(((k + round - 1) % ${#io_impls[@]}))]}"
+            [ -n "$(server_cmd "$impl")" ] || continue
+            slog="$logs/run-echo-server-$impl-$round.txt"
+            if start_server "$impl" "$slog"; then
+                targets+=(-target "$impl:$srv_port:$srv_pid")
+                pids+=("$srv_pid")
+            else
+                failed=1
+                echo "FAILED impl=$impl shape=echo procs=1 round=$round rc=no-listen: $(tail -n 1 "$slog")" | tee -a "$raw"
+            fi
+        done
+        order="${sizes[*]}"
+        [ $((round % 2)) = 1 ] || order="$(printf '%s\n' "${sizes[@]}" | tac | paste -sd' ' -)"
+        for size in $order; do
+            [ "${#targets[@]}" -gt 0 ] || break
+            out="$logs/run-echo-$size-$round.txt"
+            rc=0
+            taskset -c "$cpu_client" timeout 900 "$build/benches/loadgen" echo "${targets[@]}" -c 100 \
+                -size "$size" -warmup "$e_warm" -secs "$e_secs" -runs "$e_runs" -procs 1 >"$out" 2>&1 || rc=$?
+            grep '^BENCH ' "$out" | sed "s/\$/ round=$round/" | tee -a "$raw" |
+                sed -E 's/^BENCH //; s/ (runs|min|max|conns|secs|roundtrips|targets)=[^ ]*//g' || true
+            if [ "$rc" != 0 ]; then
+                failed=1
+                if grep -q '^FAIL loadgen: ' "$out"; then
+                    grep '^FAIL loadgen: ' "$out" | while IFS= read -r l; do
+                        l="${l#FAIL loadgen: }"
+                        echo "FAILED impl=${l%%:*} shape=echo_$size procs=1 round=$round rc=$rc: ${l#*: }"
+                    done | tee -a "$raw"
+                else
+                    echo "FAILED impl=loadgen shape=echo_$size procs=1 round=$round rc=$rc: $(tail -n 1 "$out")" | tee -a "$raw"
+                fi
+            fi
+        done
+        stop_servers "${pids[@]+"${pids[@]}"}"
+    done
+fi
+
+# idle: per round and server, a fresh server and N connections that each
+# echo one byte and then stay open; loadgen reads the server's VmRSS before
+# and after.
+if selected idle; then
+    n_idle=10000
+    [ "$quick" = 0 ] || n_idle=1000
+    say "idle: $n_idle connections per server at 1 P, RSS growth: $rounds rounds"
+    for ((round = 1; round <= rounds; round++)); do
+        for ((k = 0; k < ${#io_impls[@]}; k++)); do
+            impl="${io_impls[$(((k + round - 1) % ${#io_impls[@]}))]}"
+            [ -n "$(server_cmd "$impl")" ] || continue
+            slog="$logs/run-idle-server-$impl-$round.txt"
+            if ! start_server "$impl" "$slog"; then
+                failed=1
+                echo "FAILED impl=$impl shape=idle procs=1 round=$round rc=no-listen: $(tail -n 1 "$slog")" | tee -a "$raw"
+                continue
+            fi
+            out="$logs/run-idle-$impl-$round.txt"
+            rc=0
+            taskset -c "$cpu_client" timeout 900 "$build/benches/loadgen" idle -port "$srv_port" -pid "$srv_pid" \
+                -impl "$impl" -n "$n_idle" -procs 1 </dev/null >"$out" 2>&1 || rc=$?
+            stop_servers "$srv_pid"
+            if [ "$rc" = 0 ] && grep -q '^BENCH ' "$out"; then
+                grep '^BENCH ' "$out" | sed "s/\$/ round=$round/" | tee -a "$raw" |
+                    sed -E 's/^BENCH //; s/ (runs|min|max)=[^ ]*//g'
+            else
+                failed=1
+                echo "FAILED impl=$impl shape=idle procs=1 round=$round rc=$rc: $(grep -v '^loadgen: ' "$out" | tail -n 1)" |
+                    tee -a "$raw"
+            fi
+        done
+    done
+fi
+
 # --- 5. report --------------------------------------------------------------------------
 elapsed=$((SECONDS - started))
 {
@@ -262,6 +434,12 @@ elapsed=$((SECONDS - started))
     for nt in "${notes[@]+"${notes[@]}"}"; do echo "note: $nt"; done
     stops="$(sed -n 's/.*stopped after \([0-9]*\) fibers (\(.*\))/\1 (\2)/p' \
         "$logs"/run-parked-*-boost-*.txt 2>/dev/null | paste -sd, - | sed 's/,/, /g' || true)"
+    if selected echo || selected idle; then
+        io="servers at 1 P (GORT_MAXPROCS=1, GOMAXPROCS=1, tokio current_thread) pinned to CPU $cpu_server, benches/peers/c/loadgen pinned to CPU $cpu_client"
+        ! selected echo || io="$io; echo: 100 connections, $e_runs intervals of $e_secs s per server, size and round, the servers taking turns"
+        ! selected idle || io="$io; idle: $n_idle connections"
+        echo "io: $io"
+    fi
     [ -z "$stops" ] || echo "note: Boost.Fiber, parked, protected_fixedsize_stack: creating fibers failed after $stops in the rounds; each guarded stack costs two mappings and vm.max_map_count is $(cat /proc/sys/vm/max_map_count 2>/dev/null || echo unknown)."
 } >>"$meta"
 if [ "${GORT_BENCH_NO_DOCS:-0}" != 0 ]; then

@@ -3,6 +3,7 @@
 //
 //	go build -o go-bench .
 //	GOMAXPROCS=2 ./go-bench yield [-runs R] [-n N]
+//	GOMAXPROCS=1 ./go-bench [-port P] echo    (a server: see io.go)
 //
 // Standard library only, default runtime settings (GOGC, GOMAXPROCS from
 // the environment). There is no raw context switch shape: Go has no
@@ -26,6 +27,7 @@ var (
 	runs  = flag.Int("runs", 0, "measured runs (0: the shape's default)")
 	n     = flag.Int("n", 0, "size of the shape (0: the shape's default)")
 	child = flag.Bool("child", false, "internal: one run in this process, print RESULT")
+	port  = flag.Int("port", 0, "echo: the port to listen on (0: a free one)")
 )
 
 type shape struct {
@@ -43,6 +45,10 @@ var shapes = map[string]shape{
 	"mutex":  {7, 1000000, benchMutex},
 	"parked": {1, 1000000, benchParked},
 	"timers": {5, 100000, benchTimers},
+	// io.go
+	"echo":    {1, 1, serveEcho},
+	"syscall": {5, 10000000, benchSyscall},
+	"hog":     {5, 1000, benchHog},
 }
 
 func fail(format string, args ...interface{}) {
@@ -112,7 +118,7 @@ func spawnChildren(shapeName string, keys []string) map[string][]float64 {
 
 func main() {
 	flag.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: %s [-runs R] [-n N] yield|chan|ring|spawn|skynet|mutex|parked|timers\n", os.Args[0])
+		fmt.Fprintf(os.Stderr, "usage: %s [-runs R] [-n N] [-port P] yield|chan|ring|spawn|skynet|mutex|parked|timers|echo|syscall|hog\n", os.Args[0])
 		os.Exit(2)
 	}
 	flag.Parse()
