@@ -371,8 +371,14 @@ fn findrunnable(mp: &'static M) -> (*mut G, bool) {
         }
         // Poll the network without blocking, unless an M blocks in the
         // poller already (Go: before stealing, as an optimisation).
-        if crate::netpoll::any_waiters() && s.lastpoll.load(Ordering::SeqCst) != 0 {
+        let lastpoll = s.lastpoll.load(Ordering::SeqCst);
+        if crate::netpoll::any_waiters() && lastpoll != 0 {
             let mut list = GList::new();
+            // Unlike Go, a non-blocking poll counts as a poll: under load
+            // the Ms poll here often, and sysmon's poll every 10 ms would
+            // only move what it finds to the global queue. A CAS, so that an
+            // M that just started to block in the poller keeps its claim.
+            let _ = s.lastpoll.compare_exchange(lastpoll, crate::os::nanotime(), Ordering::SeqCst, Ordering::Relaxed);
             if crate::netpoll::netpoll(0, &mut list) {
                 if let Some(gp) = list.pop() {
                     list.inject();
