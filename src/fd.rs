@@ -43,6 +43,9 @@ fn sys(r: isize) -> Result<usize, i32> {
 /// with `hint`, a shorter result from a stream marks the fd drained (see
 /// netpoll/mod.rs).
 fn readloop(f: Fd, want: usize, hint: bool, mut op: impl FnMut() -> Result<usize, i32>) -> isize {
+    if !f.pollable() {
+        return blocking_call(op);
+    }
     let m = &f.pd.rd;
     loop {
         if let Err(e) = m.check_deadline() {
@@ -73,6 +76,9 @@ fn readloop(f: Fd, want: usize, hint: bool, mut op: impl FnMut() -> Result<usize
 /// full. With `all` false (datagrams) one successful call is the result.
 /// Returns `total`, or the bytes written before an error, or the error.
 fn writeloop(f: Fd, total: usize, all: bool, mut op: impl FnMut(usize) -> Result<usize, i32>) -> isize {
+    if !f.pollable() {
+        return writeall_blocking(total, op);
+    }
     let m = &f.pd.wr;
     let mut done = 0usize;
     let stop = |done: usize, e: isize| if done > 0 { done as isize } else { e };
@@ -108,6 +114,16 @@ fn blocking_call(mut op: impl FnMut() -> Result<usize, i32>) -> isize {
             Err(e) => return -(e as isize),
         }
     })
+}
+
+/// GORT_EINVAL for a bad argument, unless the runtime is not initialised
+/// (GORT_ENOTINIT comes first, as in every other call).
+fn inval() -> isize {
+    if ready() {
+        GORT_EINVAL as isize
+    } else {
+        GORT_ENOTINIT as isize
+    }
 }
 
 /// The common prologue: init check, then the fd's descriptor.
@@ -157,16 +173,14 @@ unsafe fn iov_from(iov: *const libc::iovec, cnt: usize, mut skip: usize, out: &m
     n
 }
 
-fn check_iov(iov: *const libc::iovec, iovcnt: c_int) -> Result<(usize, usize), isize> {
+/// (count, total bytes) of a caller's iovec array, or None when invalid.
+fn check_iov(iov: *const libc::iovec, iovcnt: c_int) -> Option<(usize, usize)> {
     if iovcnt < 0 || iovcnt as usize > libc::UIO_MAXIOV as usize || (iov.is_null() && iovcnt > 0) {
-        return Err(GORT_EINVAL as isize);
+        return None;
     }
     let cnt = iovcnt as usize;
     // SAFETY: the caller passes iovcnt iovecs.
-    match unsafe { iov_total(iov, cnt) } {
-        Some(t) if t <= isize::MAX as usize => Ok((cnt, t)),
-        _ => Err(GORT_EINVAL as isize),
-    }
+    unsafe { iov_total(iov, cnt) }.filter(|&t| t <= isize::MAX as usize).map(|t| (cnt, t))
 }
 
 // ---------------------------------------------------------------------------
@@ -184,7 +198,7 @@ fn check_iov(iov: *const libc::iovec, iovcnt: c_int) -> Result<(usize, usize), i
 pub extern "C" fn gort_fd_wait(fd: c_int, events: c_int, timeout_ns: i64) -> c_int {
     ffi_guard!("gort_fd_wait", {
         if events == 0 || events & !(GORT_POLLIN | GORT_POLLOUT) != 0 {
-            return if ready() { GORT_EINVAL } else { GORT_ENOTINIT };
+            return inval() as c_int;
         }
         let f = match prologue(fd) {
             Ok(f) => f,
@@ -248,9 +262,6 @@ pub extern "C" fn gort_read(fd: c_int, buf: *mut c_void, n: usize) -> libc::ssiz
         };
         // SAFETY: the caller passes n writable bytes at buf.
         let op = || sys(unsafe { libc::read(fd, buf, n) });
-        if !f.pollable() {
-            return blocking_call(op);
-        }
         readloop(f, n, true, op)
     })
 }
@@ -283,9 +294,6 @@ pub extern "C" fn gort_write(fd: c_int, buf: *const c_void, n: usize) -> libc::s
                 }
             })
         };
-        if !f.pollable() {
-            return writeall_blocking(n, op);
-        }
         writeloop(f, n, true, op)
     })
 }
@@ -314,19 +322,13 @@ fn writeall_blocking(total: usize, mut op: impl FnMut(usize) -> Result<usize, i3
 #[no_mangle]
 pub extern "C" fn gort_readv(fd: c_int, iov: *const libc::iovec, iovcnt: c_int) -> libc::ssize_t {
     ffi_guard!("gort_readv", {
-        let (_, total) = match check_iov(iov, iovcnt) {
-            Ok(t) => t,
-            Err(e) => return if ready() { e } else { GORT_ENOTINIT as isize },
-        };
+        let Some((_, total)) = check_iov(iov, iovcnt) else { return inval() };
         let f = match prologue(fd) {
             Ok(f) => f,
             Err(e) => return e,
         };
         // SAFETY: iov holds iovcnt iovecs describing writable buffers.
         let op = || sys(unsafe { libc::readv(fd, iov, iovcnt) });
-        if !f.pollable() {
-            return blocking_call(op);
-        }
         readloop(f, total, true, op)
     })
 }
@@ -336,10 +338,7 @@ pub extern "C" fn gort_readv(fd: c_int, iov: *const libc::iovec, iovcnt: c_int) 
 #[no_mangle]
 pub extern "C" fn gort_writev(fd: c_int, iov: *const libc::iovec, iovcnt: c_int) -> libc::ssize_t {
     ffi_guard!("gort_writev", {
-        let (cnt, total) = match check_iov(iov, iovcnt) {
-            Ok(t) => t,
-            Err(e) => return if ready() { e } else { GORT_ENOTINIT as isize },
-        };
+        let Some((cnt, total)) = check_iov(iov, iovcnt) else { return inval() };
         let f = match prologue(fd) {
             Ok(f) => f,
             Err(e) => return e,
@@ -362,9 +361,6 @@ pub extern "C" fn gort_writev(fd: c_int, iov: *const libc::iovec, iovcnt: c_int)
                 }
             })
         };
-        if !f.pollable() {
-            return writeall_blocking(total, op);
-        }
         writeloop(f, total, true, op)
     })
 }
@@ -398,7 +394,7 @@ pub extern "C" fn gort_recvfrom(
 ) -> libc::ssize_t {
     ffi_guard!("gort_recvfrom", {
         if (buf.is_null() && n > 0) || (!addr.is_null() && addrlen.is_null()) {
-            return if ready() { GORT_EINVAL as isize } else { GORT_ENOTINIT as isize };
+            return inval();
         }
         let f = match prologue(fd) {
             Ok(f) => f,
@@ -406,9 +402,6 @@ pub extern "C" fn gort_recvfrom(
         };
         // SAFETY: buf has n writable bytes; addr/addrlen are NULL or valid.
         let op = || sys(unsafe { libc::recvfrom(fd, buf, n, flags, addr, addrlen) });
-        if !f.pollable() {
-            return blocking_call(op);
-        }
         // MSG_PEEK and friends leave the data in place: no drained hint.
         readloop(f, n, flags == 0, op)
     })
@@ -428,7 +421,7 @@ pub extern "C" fn gort_sendto(
 ) -> libc::ssize_t {
     ffi_guard!("gort_sendto", {
         if buf.is_null() && n > 0 {
-            return if ready() { GORT_EINVAL as isize } else { GORT_ENOTINIT as isize };
+            return inval();
         }
         let f = match prologue(fd) {
             Ok(f) => f,
@@ -447,9 +440,6 @@ pub extern "C" fn gort_sendto(
                 )
             })
         };
-        if !f.pollable() {
-            return writeall_blocking(n, op);
-        }
         writeloop(f, n, !f.kind().messages, op)
     })
 }
@@ -463,7 +453,7 @@ pub extern "C" fn gort_sendto(
 pub extern "C" fn gort_accept(fd: c_int, addr: *mut libc::sockaddr, addrlen: *mut libc::socklen_t) -> c_int {
     ffi_guard!("gort_accept", {
         if !addr.is_null() && addrlen.is_null() {
-            return if ready() { GORT_EINVAL } else { GORT_ENOTINIT };
+            return inval() as c_int;
         }
         let f = match prologue(fd) {
             Ok(f) => f,
@@ -473,7 +463,7 @@ pub extern "C" fn gort_accept(fd: c_int, addr: *mut libc::sockaddr, addrlen: *mu
         loop {
             // SAFETY: addr/addrlen are NULL or valid, as accept4 requires.
             let op = || sys(unsafe { libc::accept4(fd, addr, addrlen, flags) } as isize);
-            let r = if f.pollable() { readloop(f, 1, false, op) } else { blocking_call(op) };
+            let r = readloop(f, 1, false, op);
             if r < 0 {
                 // Go retries a connection that was aborted while queued.
                 if r == -(libc::ECONNABORTED as isize) {
@@ -502,7 +492,7 @@ pub extern "C" fn gort_accept(fd: c_int, addr: *mut libc::sockaddr, addrlen: *mu
 pub extern "C" fn gort_connect(fd: c_int, addr: *const libc::sockaddr, addrlen: libc::socklen_t) -> c_int {
     ffi_guard!("gort_connect", {
         if addr.is_null() {
-            return if ready() { GORT_EINVAL } else { GORT_ENOTINIT };
+            return inval() as c_int;
         }
         let f = match prologue(fd) {
             Ok(f) => f,
@@ -569,7 +559,7 @@ pub extern "C" fn gort_close(fd: c_int) -> c_int {
 
 fn set_deadline(fd: c_int, read: bool, write: bool, deadline: i64) -> c_int {
     if deadline < 0 {
-        return if ready() { GORT_EINVAL } else { GORT_ENOTINIT };
+        return inval() as c_int;
     }
     let f = match prologue(fd) {
         Ok(f) => f,
