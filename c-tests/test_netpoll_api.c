@@ -32,6 +32,10 @@
  * 16. TCP urgent data: "ab", then urgent "c", then "de" (the kernel's reads
  *     stop at the urgent mark): gort_read returns "ab" and then "de"
  *     without hanging (a read deadline turns a hang into a failure).
+ * 17. TCP data followed by the peer's FIN, both seen by the poller before
+ *     the read: gort_read returns the 10 bytes (a short read), then 0 at
+ *     once (the end of file is not an edge of its own); a read deadline
+ *     turns a hang into a failure.
  * 15. Bad input: -EBADF for -1 and for a closed fd, GORT_EINVAL for NULL
  *     buffers and negative deadlines, -ENOTSOCK for gort_accept on a pipe;
  *     gort_close(-1) is -EBADF; afterwards everything above still works.
@@ -400,6 +404,38 @@ static void part16_urgent(void) {
     CHECK_EQ(gort_close(ls), 0);
 }
 
+/* A connected TCP pair on loopback: *srv is the accepted end. */
+static void tcp_pair(int *cli, int *srv) {
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(ls >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(bind(ls, (struct sockaddr *)&sa, sizeof sa) == 0);
+    CHECK(listen(ls, 1) == 0);
+    socklen_t sl = sizeof sa;
+    CHECK(getsockname(ls, (struct sockaddr *)&sa, &sl) == 0);
+    *cli = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(*cli >= 0);
+    CHECK_EQ(gort_connect(*cli, (struct sockaddr *)&sa, sizeof sa), 0);
+    *srv = gort_accept(ls, NULL, NULL);
+    CHECK(*srv >= 0);
+    CHECK_EQ(gort_close(ls), 0);
+}
+
+static void part17_data_then_eof(void) {
+    int c, s;
+    tcp_pair(&c, &s);
+    char b[4096];
+    CHECK_EQ(gort_write(c, "0123456789", 10), 10);
+    CHECK_EQ(gort_close(c), 0);
+    /* Let an idle M poll: the data and FIN edge is consumed before the read. */
+    CHECK_OK(gort_sleep(20 * MS));
+    CHECK_EQ(gort_set_read_deadline(s, gort_nanotime() + 2000 * MS), 0);
+    CHECK_EQ(gort_read(s, b, sizeof b), 10);
+    CHECK_EQ(gort_read(s, b, sizeof b), 0);
+    CHECK_EQ(gort_close(s), 0);
+}
+
 static void part15_bad_input(void) {
     char b[4];
     CHECK_EQ(gort_read(-1, b, 1), -EBADF);
@@ -441,6 +477,7 @@ static void main_g(void *arg) {
         part14_small_reads();
         part15_bad_input();
         part16_urgent();
+        part17_data_then_eof();
     }
     CHECK_OK(gort_stats(&st1));
     CHECK_EQ(st1.io_fds, st0.io_fds);

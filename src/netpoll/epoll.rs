@@ -24,8 +24,10 @@ pub(crate) struct Event {
     pub key: u64,
     pub readable: bool,
     pub writable: bool,
-    /// TCP urgent data is pending (reads stop at its mark).
-    pub urgent: bool,
+    /// Urgent data (reads stop at its mark), a hang-up or an error: a read
+    /// that returns fewer bytes than asked no longer means nothing is left
+    /// to read (the end of file or the error is).
+    pub nodrain: bool,
 }
 
 /// Go's netpollinit. Returns a negative errno on failure.
@@ -151,7 +153,7 @@ pub(crate) fn poll(delay_ns: i64, mut f: impl FnMut(Event)) -> bool {
             key: ev.u64,
             readable: bits & (libc::EPOLLIN | libc::EPOLLPRI | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) != 0,
             writable: bits & (libc::EPOLLOUT | libc::EPOLLHUP | libc::EPOLLERR) != 0,
-            urgent: bits & libc::EPOLLPRI != 0,
+            nodrain: bits & (libc::EPOLLPRI | libc::EPOLLRDHUP | libc::EPOLLHUP | libc::EPOLLERR) != 0,
         });
     }
     broken

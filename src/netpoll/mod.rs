@@ -27,7 +27,8 @@
 //!   instead of paying a system call to learn EAGAIN: an echo server's read
 //!   costs one system call per message, as in a plain epoll loop, not two.
 //!   Only a TCP socket's short read counts (see `Kind`), and not after
-//!   urgent data arrived;
+//!   urgent data, a hang-up or an error was seen (the end of file or the
+//!   error waits behind the data without a new edge);
 //! * the deadline (Go's SetReadDeadline), absolute, 0 for none.
 //!
 //! # Who polls
@@ -90,9 +91,11 @@ pub(crate) struct PollDesc {
     state: AtomicU8,
     /// Set at registration (see `Kind`).
     kind: Cell<Kind>,
-    /// TCP urgent data was seen: reads stop short at its mark, so a short
-    /// read no longer means drained. Sticky until the fd is registered again.
-    urgent: AtomicBool,
+    /// Urgent data, a hang-up or an error was seen: a short read no longer
+    /// means drained (reads stop at an urgent mark; after the peer's FIN
+    /// or an error the next read returns 0 or the error without a new
+    /// edge). Sticky until the fd is registered again.
+    nodrain: AtomicBool,
     pub(crate) rd: PdMode,
     pub(crate) wr: PdMode,
 }
@@ -180,7 +183,7 @@ impl Fd {
     /// A short read from this fd means it is drained (see the module doc).
     #[inline]
     pub(crate) fn drains(&self) -> bool {
-        self.pd.kind.get().drains && !self.pd.urgent.load(Ordering::Relaxed)
+        self.pd.kind.get().drains && !self.pd.nodrain.load(Ordering::Relaxed)
     }
 }
 
@@ -231,7 +234,7 @@ fn register_locked(pd: &'static PollDesc, fd: i32, known: Option<Kind>) -> Resul
         Some(k) => k,
         None => kind(fd)?,
     });
-    pd.urgent.store(false, Ordering::Relaxed);
+    pd.nodrain.store(false, Ordering::Relaxed);
     for m in [&pd.rd, &pd.wr] {
         m.drained.store(0, Ordering::Relaxed);
         m.deadline.store(0, Ordering::Relaxed);
@@ -274,8 +277,8 @@ fn register_locked(pd: &'static PollDesc, fd: i32, known: Option<Kind>) -> Resul
 #[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
 pub(crate) struct Kind {
     /// A TCP socket, whose read returns fewer bytes than asked only when
-    /// its receive queue is empty (or at an urgent mark, see
-    /// `PollDesc::urgent`). Not a pipe (reads stop at the pipe's page
+    /// its receive queue is empty (or at an urgent mark, or with the peer's
+    /// FIN queued: see `PollDesc::nodrain`). Not a pipe (reads stop at the pipe's page
     /// buffers), not a Unix stream socket (reads stop between writers when
     /// credentials are passed), not a datagram socket.
     pub drains: bool,
@@ -539,8 +542,8 @@ pub(crate) fn netpoll(delay_ns: i64, list: &mut GList) -> bool {
         let Ok(pd) = pd_of(fd) else { return };
         pd.lock.lock();
         if pd.seq.load(Ordering::Relaxed) == seq {
-            if ev.urgent {
-                pd.urgent.store(true, Ordering::Relaxed);
+            if ev.nodrain {
+                pd.nodrain.store(true, Ordering::Relaxed);
             }
             for (on, m) in [(ev.readable, &pd.rd), (ev.writable, &pd.wr)] {
                 if on {
