@@ -10,16 +10,25 @@
 //   gort::condition_variable, gort::wait_group, gort::once_flag,
 //   gort::call_once, gort::semaphore, gort::sleep_for, gort::after,
 //   gort::timer (after_func)
+//   gort::read/write/readv/writev/recv/send/recvfrom/sendto/accept/
+//   connect/close, gort::fd_wait       the netpoller's fd calls
+//   gort::set_deadline(fd, tp or d)      SetDeadline, with std::chrono
+//   gort::fd                             an owned fd, gort::close on scope exit
+//   gort::syscall_guard, gort::blocking(f, args...)
+//                                        entersyscall/exitsyscall around a
+//                                        call that blocks the thread
 //
 // Errors a program can act on are return values (a closed channel, a
-// timeout); the others (out of memory, runtime not initialised) throw
-// gort::error. An exception escaping a goroutine calls std::terminate after
-// printing the goroutine id, as std::thread does.
+// timeout, an I/O error as a negative errno); the others (out of memory,
+// runtime not initialised) throw gort::error. An exception escaping a
+// goroutine calls std::terminate after printing the goroutine id, as
+// std::thread does.
 #ifndef GORT_HPP
 #define GORT_HPP
 
 #include <gort.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -31,6 +40,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -538,6 +548,228 @@ private:
     shared_fn *ticket_ = nullptr;
     gort_timer *t_ = nullptr;
 };
+
+// ---------------------------------------------------------------------------
+// I/O: the netpoller's fd calls
+//
+// Each takes and returns what its C function does (gort.h has the full
+// contracts): a byte count or fd, 0 from a read at end of file, and a
+// negative errno (-ECONNRESET, -EPIPE, ...), GORT_ETIMEDOUT (a deadline
+// passed) or GORT_ECLOSED (gort::close while waiting) on failure. These are
+// the ordinary outcomes of I/O, which a program acts on, so they are
+// returned as they are; only GORT_ENOTINIT (no runtime yet, a programming
+// error) throws gort::error. On a goroutine a call that would block parks
+// it; on a host thread it blocks the thread.
+//
+// The names are the POSIX ones in namespace gort: call them qualified
+// (`gort::read`), since under `using namespace gort` an unqualified
+// read(fd, buf, n) is ambiguous with ::read.
+
+namespace detail {
+template <class R>
+R io(R rc, const char *what) {
+    if (rc == GORT_ENOTINIT)
+        throw error(GORT_ENOTINIT, what);
+    return rc;
+}
+
+// gort's deadlines are gort_nanotime() values (CLOCK_MONOTONIC), and
+// steady_clock is CLOCK_MONOTONIC in libstdc++ and libc++ on Linux, so a
+// time_point converts exactly, with no second clock read. Its epoch (0)
+// means "no deadline", as in the C API; an earlier time_point is merely
+// past, so it becomes 1 (expired) rather than 0 or the negative value the
+// C call rejects.
+inline int64_t deadline_ns(std::chrono::steady_clock::time_point tp) {
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(tp.time_since_epoch()).count();
+    if (ns == 0)
+        return 0;
+    return ns < 0 ? 1 : static_cast<int64_t>(ns);
+}
+
+// now + d, saturating: a duration too long for int64 nanoseconds is a
+// deadline that never comes, not an overflow into the past.
+template <class Rep, class Period>
+int64_t deadline_in(std::chrono::duration<Rep, Period> d) {
+    int64_t now = gort_nanotime();
+    if (std::chrono::duration<double>(d).count() >= static_cast<double>(INT64_MAX - now) / 1e9)
+        return INT64_MAX;
+    return now + to_ns(d); // to_ns: a negative d is now, already expired
+}
+} // namespace detail
+
+/// No deadline: pass to gort::set_deadline and friends to clear one (the
+/// steady_clock epoch, 0 in gort_nanotime terms, as Go's zero time.Time).
+inline constexpr std::chrono::steady_clock::time_point no_deadline{};
+
+/// Waits until fd is ready for events (GORT_POLLIN, GORT_POLLOUT or both),
+/// with no timeout (the fd's deadlines still apply). Returns the ready
+/// events (> 0), or GORT_ETIMEDOUT, GORT_ECLOSED, GORT_EINVAL, -EBADF.
+inline int fd_wait(int fd, int events) { return detail::io(gort_fd_wait(fd, events, -1), "gort::fd_wait"); }
+
+/// As fd_wait(fd, events), giving up after timeout with GORT_ETIMEDOUT.
+/// A zero or negative timeout only checks (unlike the C call, where a
+/// negative timeout waits forever: here that is the overload without one).
+template <class Rep, class Period>
+int fd_wait(int fd, int events, std::chrono::duration<Rep, Period> timeout) {
+    return detail::io(gort_fd_wait(fd, events, detail::to_ns(timeout)), "gort::fd_wait");
+}
+
+/// read(2): up to n bytes, parking while none are available. Bytes read,
+/// 0 at end of file, or a negative error.
+inline ssize_t read(int fd, void *buf, size_t n) { return detail::io(gort_read(fd, buf, n), "gort::read"); }
+
+/// Writes all n bytes (Go's Write); fewer only when an error or the write
+/// deadline stopped it (the next call reports that error).
+inline ssize_t write(int fd, const void *buf, size_t n) { return detail::io(gort_write(fd, buf, n), "gort::write"); }
+
+/// Writes all of s, as write(fd, s.data(), s.size()).
+inline ssize_t write(int fd, std::string_view s) { return write(fd, s.data(), s.size()); }
+
+/// readv(2), parking while no data is available.
+inline ssize_t readv(int fd, const struct iovec *iov, int iovcnt) {
+    return detail::io(gort_readv(fd, iov, iovcnt), "gort::readv");
+}
+
+/// Gather write of every byte, as write.
+inline ssize_t writev(int fd, const struct iovec *iov, int iovcnt) {
+    return detail::io(gort_writev(fd, iov, iovcnt), "gort::writev");
+}
+
+/// recv(2) on a socket, parking while no data is available.
+inline ssize_t recv(int fd, void *buf, size_t n, int flags = 0) {
+    return detail::io(gort_recv(fd, buf, n, flags), "gort::recv");
+}
+
+/// send(2), never raising SIGPIPE: every byte on a stream socket, one
+/// datagram on a datagram socket.
+inline ssize_t send(int fd, const void *buf, size_t n, int flags = 0) {
+    return detail::io(gort_send(fd, buf, n, flags), "gort::send");
+}
+
+/// recvfrom(2): one datagram, with its sender in addr/addrlen if not null.
+inline ssize_t recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *addr, socklen_t *addrlen) {
+    return detail::io(gort_recvfrom(fd, buf, n, flags, addr, addrlen), "gort::recvfrom");
+}
+
+/// sendto(2), never raising SIGPIPE.
+inline ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *addr,
+                      socklen_t addrlen) {
+    return detail::io(gort_sendto(fd, buf, n, flags, addr, addrlen), "gort::sendto");
+}
+
+/// Accepts a connection, parking until one arrives. Returns the new fd
+/// (non-blocking, close-on-exec; wrap it in a gort::fd) or a negative
+/// error; GORT_ETIMEDOUT at the listener's read deadline.
+inline int accept(int fd, struct sockaddr *addr = nullptr, socklen_t *addrlen = nullptr) {
+    return detail::io(gort_accept(fd, addr, addrlen), "gort::accept");
+}
+
+/// connect(2), parking until connected or refused. Returns 0 or a negative
+/// error (-ECONNREFUSED, ...); GORT_ETIMEDOUT at the write deadline.
+inline int connect(int fd, const struct sockaddr *addr, socklen_t addrlen) {
+    return detail::io(gort_connect(fd, addr, addrlen), "gort::connect");
+}
+
+/// gort_close: wakes everyone waiting on fd (their calls return
+/// GORT_ECLOSED), makes the poller forget it, then close(2). Returns 0 or
+/// a negative errno. Works before init.
+inline int close(int fd) noexcept { return gort_close(fd); }
+
+/// Go's SetDeadline: reads and writes on fd that would wait past tp (or
+/// start after it) return GORT_ETIMEDOUT; the fd stays usable.
+/// gort::no_deadline clears it. Returns 0, -ENOTSUP (a regular file), or
+/// a negative errno.
+inline int set_deadline(int fd, std::chrono::steady_clock::time_point tp) {
+    return detail::io(gort_set_deadline(fd, detail::deadline_ns(tp)), "gort::set_deadline");
+}
+/// Go's SetReadDeadline (reads, receives, accepts), as set_deadline.
+inline int set_read_deadline(int fd, std::chrono::steady_clock::time_point tp) {
+    return detail::io(gort_set_read_deadline(fd, detail::deadline_ns(tp)), "gort::set_read_deadline");
+}
+/// Go's SetWriteDeadline (writes, sends, connects), as set_deadline.
+inline int set_write_deadline(int fd, std::chrono::steady_clock::time_point tp) {
+    return detail::io(gort_set_write_deadline(fd, detail::deadline_ns(tp)), "gort::set_write_deadline");
+}
+/// The deadline d from now (a zero or negative d: already expired).
+template <class Rep, class Period>
+int set_deadline(int fd, std::chrono::duration<Rep, Period> d) {
+    return detail::io(gort_set_deadline(fd, detail::deadline_in(d)), "gort::set_deadline");
+}
+template <class Rep, class Period>
+int set_read_deadline(int fd, std::chrono::duration<Rep, Period> d) {
+    return detail::io(gort_set_read_deadline(fd, detail::deadline_in(d)), "gort::set_read_deadline");
+}
+template <class Rep, class Period>
+int set_write_deadline(int fd, std::chrono::duration<Rep, Period> d) {
+    return detail::io(gort_set_write_deadline(fd, detail::deadline_in(d)), "gort::set_write_deadline");
+}
+
+/// Owns a file descriptor and closes it with gort_close when destroyed
+/// (waking any goroutine still waiting on it), as std::unique_ptr owns
+/// memory. Move-only. A negative value (an error from gort::accept, say)
+/// owns nothing: `gort::fd c(gort::accept(l.get())); if (!c) ... c.get()`
+/// still gives the error.
+class fd {
+public:
+    constexpr fd() noexcept = default;
+    constexpr explicit fd(int n) noexcept : fd_(n) {}
+    fd(fd &&o) noexcept : fd_(o.release()) {}
+    fd &operator=(fd &&o) noexcept {
+        if (this != &o)
+            reset(o.release());
+        return *this;
+    }
+    fd(const fd &) = delete;
+    fd &operator=(const fd &) = delete;
+    // A destructor cannot report the error; call close() to see it.
+    ~fd() {
+        if (fd_ >= 0)
+            gort_close(fd_);
+    }
+
+    int get() const noexcept { return fd_; }
+    explicit operator bool() const noexcept { return fd_ >= 0; }
+    /// Gives up ownership: returns the number, which is no longer closed.
+    int release() noexcept { return std::exchange(fd_, -1); }
+    /// Closes the owned fd, if any, and takes n.
+    void reset(int n = -1) noexcept {
+        int old = std::exchange(fd_, n);
+        if (old >= 0 && old != n)
+            gort_close(old);
+    }
+    /// Closes now: 0 or a negative errno from gort_close; -EBADF if
+    /// nothing is owned.
+    int close() noexcept {
+        int old = release();
+        return old >= 0 ? gort_close(old) : -EBADF;
+    }
+
+private:
+    int fd_ = -1;
+};
+
+/// Marks the goroutine as inside a call that may block its thread (Go's
+/// entersyscall) for the guard's lifetime: sysmon may hand its P to
+/// another thread meanwhile, so other goroutines keep running. For calls
+/// gort does not wrap: file I/O on a slow disk, getaddrinfo, waitpid, a
+/// library's blocking call. Off a goroutine it does nothing. Throws
+/// gort::error (GORT_EPERM) when already inside one: guards do not nest.
+class syscall_guard {
+public:
+    syscall_guard() { detail::check(gort_entersyscall(), "gort::syscall_guard"); }
+    ~syscall_guard() { gort_exitsyscall(); }
+    syscall_guard(const syscall_guard &) = delete;
+    syscall_guard &operator=(const syscall_guard &) = delete;
+};
+
+/// Runs f(args...) inside a syscall_guard and returns what it returns;
+/// an exception from f propagates, the guard released.
+///   int rc = gort::blocking(getaddrinfo, host, port, &hints, &res);
+template <class F, class... Args>
+decltype(auto) blocking(F &&f, Args &&...args) {
+    syscall_guard guard;
+    return std::invoke(std::forward<F>(f), std::forward<Args>(args)...);
+}
 
 } // namespace gort
 

@@ -73,6 +73,7 @@ need cc gcc
 need /usr/include/stdio.h libc6-dev
 need gdb gdb
 need pkg-config pkg-config
+need curl curl # examples/http_hello is also tested against curl
 [ "$have_cxx_tests" = 0 ] || need c++ g++
 if grep -qs valgrind "$repo"/c-tests/CMakeLists.txt "$repo"/c-tests/test_*; then need valgrind valgrind; fi
 if [ "$skip_aarch64" = 0 ]; then
