@@ -12,7 +12,7 @@
 
 use crate::ffi::{GORT_EINVAL, GORT_ENOTINIT, GORT_ETIMEDOUT};
 use crate::netpoll::{fd_init, fd_init_new, wait, Fd, PdMode};
-use crate::os::errno;
+use crate::os::{errno, sys_read, sys_recvfrom, sys_sendto, sys_write};
 use crate::park::deadline_after;
 use crate::syscall::blocking;
 use std::ffi::{c_int, c_void};
@@ -261,7 +261,7 @@ pub extern "C" fn gort_read(fd: c_int, buf: *mut c_void, n: usize) -> libc::ssiz
             Err(e) => return e,
         };
         // SAFETY: the caller passes n writable bytes at buf.
-        let op = || sys(unsafe { libc::read(fd, buf, n) });
+        let op = || sys(unsafe { sys_read(fd, buf, n) });
         readloop(f, n, true, op)
     })
 }
@@ -288,9 +288,9 @@ pub extern "C" fn gort_write(fd: c_int, buf: *const c_void, n: usize) -> libc::s
             // SAFETY: p points to n - done readable bytes.
             sys(unsafe {
                 if socket {
-                    libc::send(fd, p, n - done, libc::MSG_NOSIGNAL)
+                    sys_sendto(fd, p, n - done, libc::MSG_NOSIGNAL, std::ptr::null(), 0)
                 } else {
-                    libc::write(fd, p, n - done)
+                    sys_write(fd, p, n - done)
                 }
             })
         };
@@ -401,7 +401,7 @@ pub extern "C" fn gort_recvfrom(
             Err(e) => return e,
         };
         // SAFETY: buf has n writable bytes; addr/addrlen are NULL or valid.
-        let op = || sys(unsafe { libc::recvfrom(fd, buf, n, flags, addr, addrlen) });
+        let op = || sys(unsafe { sys_recvfrom(fd, buf, n, flags, addr, addrlen) });
         // MSG_PEEK and friends leave the data in place: no drained hint.
         readloop(f, n, flags == 0, op)
     })
@@ -430,7 +430,7 @@ pub extern "C" fn gort_sendto(
         let op = |done: usize| {
             // SAFETY: done < n (or both 0): the rest of the caller's buffer; addr is NULL or addrlen bytes.
             sys(unsafe {
-                libc::sendto(
+                sys_sendto(
                     fd,
                     (buf as *const u8).add(done).cast(),
                     n - done,

@@ -182,6 +182,67 @@ impl Note {
     }
 }
 
+/// read(2) as a bare system call. glibc's wrapper is a pthread
+/// cancellation point and pays for it on every call (two calls into
+/// libpthread's cancel state, ~60 instructions); an M must never be
+/// cancelled, so gort's I/O calls are not cancellation points anyway.
+/// Returns the count or -1 with errno set, as the wrapper does.
+///
+/// # Safety
+/// As read(2): `buf` is valid for `n` writable bytes.
+#[inline]
+pub(crate) unsafe fn sys_read(fd: i32, buf: *mut c_void, n: usize) -> isize {
+    // SAFETY: forwarded to the caller; syscall(2) takes the same arguments as read(2).
+    unsafe { libc::syscall(libc::SYS_read, fd, buf, n) as isize }
+}
+
+/// write(2) as a bare system call (see `sys_read`).
+///
+/// # Safety
+/// As write(2): `buf` is valid for `n` readable bytes.
+#[inline]
+pub(crate) unsafe fn sys_write(fd: i32, buf: *const c_void, n: usize) -> isize {
+    // SAFETY: forwarded to the caller.
+    unsafe { libc::syscall(libc::SYS_write, fd, buf, n) as isize }
+}
+
+/// sendto(2) as a bare system call (see `sys_read`); send(2) is sendto
+/// with no address.
+///
+/// # Safety
+/// As sendto(2): `buf` is valid for `n` readable bytes; `addr` is null or
+/// valid for `addrlen` bytes.
+#[inline]
+pub(crate) unsafe fn sys_sendto(
+    fd: i32,
+    buf: *const c_void,
+    n: usize,
+    flags: i32,
+    addr: *const libc::sockaddr,
+    addrlen: libc::socklen_t,
+) -> isize {
+    // SAFETY: forwarded to the caller.
+    unsafe { libc::syscall(libc::SYS_sendto, fd, buf, n, flags, addr, addrlen) as isize }
+}
+
+/// recvfrom(2) as a bare system call (see `sys_read`).
+///
+/// # Safety
+/// As recvfrom(2): `buf` is valid for `n` writable bytes; `addr` and
+/// `addrlen` are null or valid.
+#[inline]
+pub(crate) unsafe fn sys_recvfrom(
+    fd: i32,
+    buf: *mut c_void,
+    n: usize,
+    flags: i32,
+    addr: *mut libc::sockaddr,
+    addrlen: *mut libc::socklen_t,
+) -> isize {
+    // SAFETY: forwarded to the caller.
+    unsafe { libc::syscall(libc::SYS_recvfrom, fd, buf, n, flags, addr, addrlen) as isize }
+}
+
 /// Sleeps the thread (Go's usleep).
 pub(crate) fn usleep(us: u64) {
     let ts = libc::timespec { tv_sec: (us / 1_000_000) as i64, tv_nsec: ((us % 1_000_000) * 1000) as i64 };
