@@ -104,7 +104,8 @@ pub extern "C" fn gort_strerror(code: c_int) -> *const c_char {
         GORT_EAGAIN => b"operation would block\0",
         GORT_ETIMEDOUT => b"operation timed out\0",
         GORT_ECLOSED => b"channel or file descriptor closed\0",
-        c if c < 0 => errno_text(-c),
+        // Linux errno values are 1..4095 (MAX_ERRNO).
+        c if (-4095..0).contains(&c) => errno_text(-c),
         _ => b"unknown gort error code\0",
     };
     s.as_ptr().cast()
@@ -197,6 +198,7 @@ mod tests {
             (-libc::EBADF, "bad file descriptor"),
             (-libc::ENOTSOCK, "non-socket"),
             (-4095, "negative errno"),
+            (-9999, "unknown"),
         ] {
             // SAFETY: gort_strerror returns a pointer to a static NUL-terminated literal.
             let s = unsafe { CStr::from_ptr(gort_strerror(code)) }.to_str().unwrap();
