@@ -11,7 +11,6 @@
 #   yield   bench_yield: instructions per gort_yield
 #   ring    bench_ring: instructions per channel hop (recv + send + switch)
 #   chan    bench_chan: instructions per unbuffered ping-pong round trip
-#   syscall bench_syscall: instructions per gort_entersyscall/exitsyscall pair
 #
 # Usage: scripts/callgrind.sh [names...]   (default: yield ring)
 # Builds gort and the benchmarks into build/callgrind (static link, as
@@ -67,7 +66,6 @@ for name in "${names[@]}"; do
         yield) per_op yield bench_yield 200000 2 full ;;
         ring) per_op ring bench_ring 200000 1 tenth ;;
         chan) per_op chan bench_chan 100000 1 tenth ;;
-        syscall) per_op syscall bench_syscall 1000000 1 full ;;
         *) echo "callgrind.sh: unknown benchmark $name" >&2; exit 1 ;;
     esac
 done
