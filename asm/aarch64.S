@@ -90,4 +90,18 @@ gort_gostart:
         .cfi_endproc
         .size   gort_gostart, .-gort_gostart
 
+        /*
+ * uintptr_t gort_frame_pointer(void): the caller's frame pointer (x29);
+ * out of line for the reason given in asm/x86_64.S.
+ */
+        .globl  gort_frame_pointer
+        .hidden gort_frame_pointer
+        .type   gort_frame_pointer, %function
+        .p2align 4
+gort_frame_pointer:
+        .cfi_startproc
+        mov     x0, x29
+        ret
+        .cfi_endproc
+        .size   gort_frame_pointer, .-gort_frame_pointer
         .section .note.GNU-stack,"",%progbits

@@ -102,4 +102,22 @@ gort_gostart:
         .cfi_endproc
         .size   gort_gostart, .-gort_gostart
 
+/*
+ * uintptr_t gort_frame_pointer(void): the caller's frame pointer (rbp).
+ *
+ * Out of line on purpose: a frame pointer read by inline asm may run before
+ * the function's prologue (LLVM shrink-wraps it below early exits) and so
+ * return the caller's caller's frame; at a call site the caller's own frame
+ * is always set up.
+ */
+        .globl  gort_frame_pointer
+        .hidden gort_frame_pointer
+        .type   gort_frame_pointer, @function
+        .p2align 4
+gort_frame_pointer:
+        .cfi_startproc
+        movq    %rbp, %rax
+        ret
+        .cfi_endproc
+        .size   gort_frame_pointer, .-gort_frame_pointer
         .section .note.GNU-stack,"",@progbits

@@ -10,7 +10,8 @@
  *    for a send with elem_size > 0 (send, try_send, send_timeout, a select
  *    send case); NULL cases with n > 0; a bad dir. A NULL elem is fine for
  *    a receive (value discarded) and for elem_size 0 channels.
- *  - gort_chan_make: elem_size 65536 works, 65537 -> NULL; len/cap exact
+ *  - gort_chan_make: elem_size 65536 works, 65537 -> NULL; a cap past
+ *    INT64_MAX -> NULL (also for elem_size 0); len/cap exact
  *    (cap 0 and cap 3, len following sends and receives, and after close).
  *  - GORT_EAGAIN: try_send on an unbuffered channel with no receiver and on
  *    a full buffer; try_recv on an empty one; gort_select with timeout 0
@@ -165,6 +166,14 @@ static void make_len_cap(void) {
     CHECK(gort_chan_make(65537, 1) == NULL);
     CHECK(gort_chan_make((size_t)-1, 1) == NULL);
     CHECK(gort_chan_make(8, (size_t)-1) == NULL); /* size overflow */
+    /* capacities int64_t cannot hold, even with zero-size elements */
+    CHECK(gort_chan_make(0, SIZE_MAX) == NULL);
+    CHECK(gort_chan_make(0, (size_t)INT64_MAX + 1) == NULL);
+    gort_chan *huge = gort_chan_make(0, (size_t)INT64_MAX);
+    CHECK(huge != NULL);
+    CHECK_EQ(gort_chan_cap(huge), INT64_MAX);
+    CHECK_EQ(gort_chan_len(huge), 0);
+    CHECK_EQ(gort_chan_release(huge), GORT_OK);
     gort_chan *big = gort_chan_make(65536, 2);
     CHECK(big != NULL);
     static unsigned char a[65536], b[65536];

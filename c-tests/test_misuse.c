@@ -23,7 +23,9 @@
  * In re-exec'ed children:
  *  - "env": each malformed variable (GORT_MAXPROCS=0, GORT_MAXPROCS=abc,
  *    GOMAXPROCS=abc, GORT_STACKSIZE=12x, GORT_STACKSIZE=4k,
- *    GORT_DEBUG=inittrace=maybe, GORT_DEBUG=guard=steel) makes gort_init
+ *    GORT_DEBUG=inittrace=maybe, GORT_DEBUG=guard=steel, and the unknown
+ *    key or item of GORT_DEBUG=bogus=1, =garbage, =inittrace=1,unknown=7)
+ *    makes gort_init
  *    (and gort_init_lib) fail with GORT_EINVAL, naming the variable on
  *    stderr, and leaves the runtime uninitialised (gort_go ->
  *    GORT_ENOTINIT); a retry with the variable fixed succeeds and runs a
@@ -38,6 +40,14 @@
  *    the runtime bug the latter used to reproduce every time). Where
  *    RLIMIT_AS is accepted but not enforced (qemu-user) the child notices
  *    with a probe mapping and this part is skipped, saying so.
+ *  - "initfail": gort_init_lib failing part-way leaves the runtime
+ *    re-initialisable: with RLIMIT_NOFILE at the number of open fds the
+ *    netpoller cannot be made (GORT_ENOMEM); with GORT_STACKSIZE=1g and
+ *    RLIMIT_AS 512 MiB above the current size the runtime.main goroutine
+ *    cannot get a stack, after the scheduler was built (GORT_ENOMEM); each
+ *    time gort_go says GORT_ENOTINIT; with the limits restored the third
+ *    gort_init_lib returns GORT_OK and 100 goroutines run exactly once.
+ *    The RLIMIT_AS step is skipped where the limit is not enforced.
  */
 #define _GNU_SOURCE
 #include "check.h"
@@ -94,6 +104,9 @@ static int child_env(void) {
     bad_env("GORT_STACKSIZE", "4k");
     bad_env("GORT_DEBUG", "inittrace=maybe");
     bad_env("GORT_DEBUG", "guard=steel");
+    bad_env("GORT_DEBUG", "bogus=1");
+    bad_env("GORT_DEBUG", "garbage");
+    bad_env("GORT_DEBUG", "inittrace=1,unknown=7");
     /* fixed: the retry succeeds (lib mode so this thread stays ours) */
     setenv("GORT_MAXPROCS", "2", 1);
     setenv("GORT_STACKSIZE", "128k", 1);
@@ -110,6 +123,71 @@ static int child_env(void) {
         usleep(1000);
     }
     fprintf(stderr, "ENV-RETRY-OK\n");
+    return 0;
+}
+
+/* ------------------------------------------------------------- initfail */
+
+static atomic_int initfail_runs[100];
+static void initfail_g(void *arg) { atomic_fetch_add(&initfail_runs[(intptr_t)arg], 1); }
+
+static int child_initfail(void) {
+    unsetenv("GORT_MAXPROCS");
+    unsetenv("GOMAXPROCS");
+    unsetenv("GORT_DEBUG");
+    setenv("GORT_STACKSIZE", "1g", 1);
+    struct rlimit saved_nofile, saved_as, rl;
+    CHECK(getrlimit(RLIMIT_NOFILE, &saved_nofile) == 0);
+    CHECK(getrlimit(RLIMIT_AS, &saved_as) == 0);
+
+    /* 1. no fd left for epoll: fails before the scheduler is published */
+    int lowest = dup(0);
+    CHECK(lowest >= 0);
+    close(lowest);
+    rl = saved_nofile;
+    rl.rlim_cur = (rlim_t)lowest;
+    CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0);
+    CHECK_EQ(gort_init_lib(0, NULL), GORT_ENOMEM);
+    CHECK(setrlimit(RLIMIT_NOFILE, &saved_nofile) == 0);
+    CHECK_EQ(gort_go(initfail_g, NULL), GORT_ENOTINIT);
+    fprintf(stderr, "INITFAIL-NOFILE-OK\n");
+
+    /* 2. no address space for a 1 GiB stack: fails after it */
+    long page = sysconf(_SC_PAGESIZE), vm_pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    CHECK(f != NULL);
+    CHECK(fscanf(f, "%ld %ld", &vm_pages, &rss) == 2);
+    fclose(f);
+    rl = saved_as;
+    rl.rlim_cur = (rlim_t)vm_pages * (rlim_t)page + (512UL << 20);
+    CHECK(setrlimit(RLIMIT_AS, &rl) == 0);
+    void *probe = mmap(NULL, 1UL << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (probe == MAP_FAILED) {
+        CHECK_EQ(gort_init_lib(0, NULL), GORT_ENOMEM);
+        CHECK(setrlimit(RLIMIT_AS, &saved_as) == 0);
+        CHECK_EQ(gort_go(initfail_g, NULL), GORT_ENOTINIT);
+        fprintf(stderr, "INITFAIL-AS-OK\n");
+    } else {
+        munmap(probe, 1UL << 30);
+        CHECK(setrlimit(RLIMIT_AS, &saved_as) == 0);
+        fprintf(stderr, "INITFAIL-AS-SKIPPED (RLIMIT_AS not enforced here)\n");
+    }
+
+    /* 3. the retry works */
+    CHECK_EQ(gort_init_lib(0, NULL), GORT_OK);
+    for (intptr_t i = 0; i < 100; i++)
+        CHECK(gort_go(initfail_g, (void *)i) > 0);
+    int64_t deadline = check_now_ns() + CAP_NS;
+    for (int i = 0; i < 100; i++) {
+        while (atomic_load(&initfail_runs[i]) == 0) {
+            CHECK(check_now_ns() < deadline);
+            usleep(1000);
+        }
+    }
+    usleep(10000);
+    for (int i = 0; i < 100; i++)
+        CHECK_EQ(atomic_load(&initfail_runs[i]), 1);
+    fprintf(stderr, "INITFAIL-RETRY-OK\n");
     return 0;
 }
 
@@ -276,6 +354,8 @@ static void main_g(void *arg) {
         "gort: invalid GORT_MAXPROCS=\"1025\"",       "gort: invalid GOMAXPROCS=\"abc\"",
         "gort: invalid GORT_STACKSIZE=\"12x\"",       "gort: invalid GORT_STACKSIZE=\"4k\"",
         "gort: invalid GORT_DEBUG=\"inittrace=maybe\"", "gort: invalid GORT_DEBUG=\"guard=steel\"",
+        "gort: invalid GORT_DEBUG=\"bogus=1\"",      "gort: invalid GORT_DEBUG=\"garbage\"",
+        "gort: invalid GORT_DEBUG=\"inittrace=1,unknown=7\"",
         "ENV-RETRY-OK",
     };
     for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
@@ -284,6 +364,18 @@ static void main_g(void *arg) {
         CHECK(strstr(out, named[i]) != NULL);
     }
     printf("env: every malformed variable -> GORT_EINVAL with its name on stderr; retry ok\n");
+
+    char *initfail_args[] = {(char *)"initfail", NULL};
+    st = check_run_self(initfail_args, NULL, out, sizeof out);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !strstr(out, "INITFAIL-RETRY-OK"))
+        fprintf(stderr, "child initfail: status 0x%x; stderr:\n%s\n", st, out);
+    CHECK(WIFEXITED(st));
+    CHECK_EQ(WEXITSTATUS(st), 0);
+    CHECK(strstr(out, "INITFAIL-NOFILE-OK") != NULL);
+    CHECK(strstr(out, "INITFAIL-AS-OK") != NULL || strstr(out, "INITFAIL-AS-SKIPPED") != NULL);
+    CHECK(strstr(out, "INITFAIL-RETRY-OK") != NULL);
+    printf("initfail: a part-way failed gort_init_lib (%s) leaves the runtime re-initialisable\n",
+           strstr(out, "INITFAIL-AS-OK") ? "netpoller, then runtime.main's stack" : "netpoller; RLIMIT_AS not enforced");
 
     run_enomem("default");
     run_enomem("16k");
@@ -294,6 +386,8 @@ static void main_g(void *arg) {
 int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "env"))
         return child_env();
+    if (argc > 1 && !strcmp(argv[1], "initfail"))
+        return child_initfail();
     if (argc > 1 && !strcmp(argv[1], "enomem")) {
         setenv("GORT_MAXPROCS", "1", 1);
         if (argc > 2 && strcmp(argv[2], "default"))

@@ -32,6 +32,8 @@
  *    same time; fn runs exactly once, and every caller returns only after
  *    fn returned (fn sleeps 20 ms and sets a flag last).
  *  - sema: acquire/try_acquire/release with n <= 0 -> GORT_EINVAL;
+ *    a release that would take the count past INT64_MAX -> GORT_EINVAL
+ *    with the count unchanged;
  *    try_acquire takes units only if they are there and nobody is queued;
  *    a large request at the head is not overtaken (FIFO); release wakes
  *    the waiters whose requests fit.
@@ -505,6 +507,16 @@ static void sema_api(void) {
     gort_sema z;
     memset(&z, 0, sizeof z); /* zeroed: 0 units */
     CHECK_EQ(gort_sema_try_acquire(&z, 1), GORT_EAGAIN);
+    /* a count past INT64_MAX is refused and leaves the count as it was */
+    gort_sema w = GORT_SEMA_INIT(1);
+    CHECK_EQ(gort_sema_release(&w, INT64_MAX), GORT_EINVAL);
+    CHECK_EQ(gort_sema_release(&w, INT64_MAX - 1), GORT_OK); /* exactly INT64_MAX */
+    CHECK_EQ(gort_sema_release(&w, 1), GORT_EINVAL);
+    CHECK_EQ(gort_sema_try_acquire(&w, INT64_MAX), GORT_OK);
+    CHECK_EQ(gort_sema_try_acquire(&w, 1), GORT_EAGAIN);
+    CHECK_EQ(gort_sema_release(&w, 2), GORT_OK);
+    CHECK_EQ(gort_sema_try_acquire(&w, 2), GORT_OK);
+    CHECK_EQ(gort_sema_try_acquire(&w, 1), GORT_EAGAIN);
 
     /* FIFO: with 2 units, a request for 5 queues; a later try_acquire(1)
      * fails although a unit is free, and a later acquire(1) waits behind it */

@@ -228,8 +228,6 @@ struct gort_sema {
   void *tail;
 };
 
-typedef struct gort_chan Chan;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -281,7 +279,8 @@ void gort_exit(int code);
 // Creates a channel of `cap` elements of `elem_size` bytes each (cap 0:
 // unbuffered). Elements are copied by value. Returns the channel with one
 // reference owned by the caller, or NULL: before init, `elem_size` over
-// 65536, or out of memory.
+// 65536, `cap` over INT64_MAX (gort_chan_cap could not report it), or out
+// of memory.
 struct gort_chan *gort_chan_make(size_t elem_size, size_t cap);
 
 // Adds a reference to `c`. Returns GORT_OK or GORT_EINVAL (NULL).
@@ -579,7 +578,8 @@ int gort_sema_acquire(struct gort_sema *s, int64_t n);
 int gort_sema_try_acquire(struct gort_sema *s, int64_t n);
 
 // Returns `n` units and wakes the waiters at the head of the queue whose
-// requests now fit. Returns GORT_OK or GORT_EINVAL (NULL or n <= 0).
+// requests now fit. Returns GORT_OK or GORT_EINVAL (NULL, n <= 0, or a
+// count that would pass INT64_MAX; the count is then unchanged).
 int gort_sema_release(struct gort_sema *s, int64_t n);
 
 // Marks the start of a call that may block the thread (Go's
@@ -646,7 +646,32 @@ int gort_timer_free(struct gort_timer *t);
 // never blocks. The caller owns one reference (`gort_chan_release`); the
 // timer holds its own until it fires. NULL before init or when out of
 // memory.
-Chan *gort_after(int64_t ns);
+struct gort_chan *gort_after(int64_t ns);
+
+// Writes every goroutine to `fd` in Go's format: `goroutine N ["name"]
+// [state, M minutes]:`, its frames (function name, then the object and the
+// address `addr2line -f -e <object>` resolves), and `created by FN in
+// goroutine N`. The calling goroutine comes first, as `[running]`.
+//
+// Frames come from frame pointers: build the program with
+// `-fno-omit-frame-pointer` to see more than the function that called
+// into gort, and link with `-rdynamic` or keep the symbol table (do not
+// strip) for names. Other goroutines are read without stopping them: one
+// that moves during the dump may show a stale or short trace. Goroutines
+// running C code on other threads show `stack unavailable`, as in Go.
+// Uses write(2) only (no malloc, no stdio).
+//
+// Returns GORT_OK, GORT_EINVAL (`fd` < 0), GORT_ENOTINIT, or the negative
+// errno of a failed write.
+int gort_dump_goroutines(int fd);
+
+// Names the calling goroutine for goroutine dumps (`goroutine 7
+// "worker-3" [...]`); Go has no such thing, Boost.Fiber and Photon users
+// ask for it. The name is copied (at most 31 bytes; longer names are cut)
+// and lasts until the goroutine ends or is renamed; NULL or "" clears it.
+//
+// Returns GORT_OK, GORT_EPERM (not on a goroutine), GORT_ENOTINIT.
+int gort_setname(const char *name);
 
 #ifdef __cplusplus
 }  // extern "C"

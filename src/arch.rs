@@ -18,6 +18,7 @@ mod sys {
         /// Custom convention: see asm/<arch>.S and [`super::swap`].
         pub fn gort_swap();
         pub fn gort_gostart();
+        pub fn gort_frame_pointer() -> usize;
     }
 }
 use sys::gort_gostart;
@@ -129,4 +130,59 @@ pub(crate) unsafe fn init_frame(
         w.add(FN + 3).write(exit as *const () as usize);
     }
     sp
+}
+
+/// Offset from a saved context's stack pointer to the frame record that
+/// gort_swap's frame holds (saved frame pointer, then the resume address):
+/// frame-pointer walks of a parked goroutine start there.
+#[cfg(target_arch = "x86_64")]
+pub(crate) const SAVED_FRAME_RECORD: usize = 8; // rbp at sp+8, return address at sp+16
+#[cfg(target_arch = "aarch64")]
+pub(crate) const SAVED_FRAME_RECORD: usize = 0; // x29 at sp+0, x30 at sp+8
+
+/// The frame pointer of the calling function (rbp / x29): the address of
+/// its frame record. Only meaningful in code built with frame pointers,
+/// which gort is (.cargo/config.toml); `traceback::frame_pointers` says
+/// whether that held. An out-of-line call (see asm/x86_64.S for why).
+#[inline(always)]
+pub(crate) fn frame_pointer() -> usize {
+    // SAFETY: reads a register and returns; no memory access.
+    unsafe { sys::gort_frame_pointer() }
+}
+
+/// The stack pointer of the calling function.
+#[inline(always)]
+pub(crate) fn stack_pointer() -> usize {
+    let sp: usize;
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: reads a register; no memory access.
+    unsafe {
+        std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags));
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as above.
+    unsafe {
+        std::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags));
+    }
+    sp
+}
+
+/// (pc, frame pointer, stack pointer) of the interrupted code in a signal
+/// handler's context.
+///
+/// # Safety
+/// `ctx` must be the `ucontext_t` the kernel passed to an SA_SIGINFO handler.
+pub(crate) unsafe fn signal_regs(ctx: *mut c_void) -> (usize, usize, usize) {
+    // SAFETY: forwarded to the caller.
+    let uc = unsafe { &*(ctx as *const libc::ucontext_t) };
+    #[cfg(target_arch = "x86_64")]
+    {
+        let r = &uc.uc_mcontext.gregs;
+        (r[libc::REG_RIP as usize] as usize, r[libc::REG_RBP as usize] as usize, r[libc::REG_RSP as usize] as usize)
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        let m = &uc.uc_mcontext;
+        (m.pc as usize, m.regs[29] as usize, m.sp as usize)
+    }
 }

@@ -63,18 +63,15 @@ fn rt0_go(argc: c_int, argv: *mut *mut c_char, mode: Mode) -> Result<(), Error> 
         let ncpu = osinit();
         schedinit(&cfg, ncpu, mode)
     });
-    match r {
-        Ok(()) => {
-            if mode == Mode::Lib {
-                start_lib()?;
-            }
-            Ok(())
-        }
-        Err(e) => {
-            STATE.store(UNINIT, Ordering::Release);
-            Err(e)
-        }
+    // A failure anywhere leaves the runtime re-initialisable: nothing has
+    // run yet (no M thread, no sysmon), so the half-built Sched is simply
+    // abandoned (leaked: `sched()` hands out 'static references) and the
+    // next init publishes a fresh one.
+    let r = r.and_then(|()| if mode == Mode::Lib { start_lib() } else { Ok(()) });
+    if r.is_err() {
+        STATE.store(UNINIT, Ordering::Release);
     }
+    r
 }
 
 /// Go's args: remembers argc/argv.
@@ -108,6 +105,8 @@ fn osinit() -> u32 {
 /// Go's schedinit: stacks, signals, m0, and procresize(procs).
 fn schedinit(cfg: &Config, ncpu: u32, mode: Mode) -> Result<(), Error> {
     let sa = crate::stack::stackinit(cfg.stack_size, cfg.guard);
+    crate::traceback::set_level(cfg.traceback);
+    crate::traceback::probe_frame_pointers();
     crate::signal::initsig();
     let (procs, from) = cfg.procs.unwrap_or((ncpu, "ncpu"));
     let allp: Box<[P]> = (0..procs).map(|id| P::new(id, procs)).collect();
@@ -188,7 +187,7 @@ fn start_lib() -> Result<(), Error> {
     let s = sched();
     // The init thread has no P, so this goes to the global queue, where m0's
     // first schedule() finds it.
-    let goid = crate::spawn::newproc(runtime_main_lib, std::ptr::null_mut(), false)?;
+    let goid = crate::spawn::newproc(runtime_main_lib, std::ptr::null_mut(), false, 0)?;
     trace(format_args!("newproc: runtime.main goid={goid} (c-archive: returns before any user goroutine)"));
     // SAFETY: m0 was stored by schedinit.
     let m0 = unsafe { mref(s.m0.load(Ordering::Acquire)) };

@@ -17,6 +17,7 @@
 //! `gort_chan_release`; the last release frees it. A caller must hold a
 //! reference for the duration of each call on the channel.
 
+use crate::g::WaitReason;
 use crate::ffi::{GORT_EAGAIN, GORT_ECLOSED, GORT_EINVAL, GORT_ENOTINIT, GORT_ETIMEDOUT, GORT_OK};
 use crate::lock::RawLock;
 use crate::park::{deadline_after, park_until_unlock};
@@ -63,7 +64,9 @@ fn layout(elem_size: usize, cap: usize) -> Option<(Layout, usize)> {
 
 /// Allocates a channel with one reference, or null (bad sizes, no memory).
 pub(crate) fn make(elem_size: usize, cap: usize) -> *mut Chan {
-    if elem_size > MAX_ELEM {
+    // gort_chan_cap and gort_chan_len answer in int64_t, where a negative
+    // value is an error code: a capacity past i64::MAX cannot be reported.
+    if elem_size > MAX_ELEM || cap > i64::MAX as usize {
         return std::ptr::null_mut();
     }
     let Some((l, off)) = layout(elem_size, cap) else { return std::ptr::null_mut() };
@@ -265,7 +268,7 @@ pub(crate) unsafe fn chansend(c: *mut Chan, ep: *const u8, block: bool, deadline
     let sg = Sudog::new(&w, ep as *mut u8);
     let sgp = &sg as *const Sudog as *mut Sudog;
     ch.sendq.enqueue(sgp);
-    if !park_until_unlock(&w, &ch.lock, deadline) || w.winner.get().is_null() {
+    if !park_until_unlock(&w, &ch.lock, deadline, WaitReason::ChanSend) || w.winner.get().is_null() {
         // Timed out: we own the waiter, but our sudog may still be queued.
         ch.lock.lock();
         if ch.sendq.contains(sgp) {
@@ -324,7 +327,7 @@ pub(crate) unsafe fn chanrecv(c: *mut Chan, ep: *mut u8, block: bool, deadline: 
     let sg = Sudog::new(&w, ep);
     let sgp = &sg as *const Sudog as *mut Sudog;
     ch.recvq.enqueue(sgp);
-    if !park_until_unlock(&w, &ch.lock, deadline) || w.winner.get().is_null() {
+    if !park_until_unlock(&w, &ch.lock, deadline, WaitReason::ChanReceive) || w.winner.get().is_null() {
         ch.lock.lock();
         if ch.recvq.contains(sgp) {
             ch.recvq.remove(sgp);
@@ -392,7 +395,8 @@ fn ready() -> bool {
 /// Creates a channel of `cap` elements of `elem_size` bytes each (cap 0:
 /// unbuffered). Elements are copied by value. Returns the channel with one
 /// reference owned by the caller, or NULL: before init, `elem_size` over
-/// 65536, or out of memory.
+/// 65536, `cap` over INT64_MAX (gort_chan_cap could not report it), or out
+/// of memory.
 #[no_mangle]
 pub extern "C" fn gort_chan_make(elem_size: usize, cap: usize) -> *mut gort_chan {
     ffi_guard!("gort_chan_make", if ready() { make(elem_size, cap) } else { std::ptr::null_mut() })

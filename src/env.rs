@@ -5,6 +5,8 @@
 //! | `GORT_MAXPROCS` | number of Ps; then `GOMAXPROCS`; then the CPUs in the  |
 //! |                 | process's affinity mask                                 |
 //! | `GORT_STACKSIZE`| usable bytes per goroutine stack, `k`/`m`/`g` suffixes |
+//! | `GORT_TRACEBACK`| Go's GOTRACEBACK: `none`, `single` (default), `all`,    |
+//! |                 | `crash` (what fatal errors and SIGQUIT print)           |
 //! | `GORT_DEBUG`    | comma-separated `key=value`: `inittrace=1`,             |
 //! |                 | `guard=madvise|mprotect|canary` (force a guard method), |
 //! |                 | `schedtrace=N`: a scheduler state line every N ms,      |
@@ -14,8 +16,8 @@
 //! A malformed value makes `gort_init` fail with `GORT_EINVAL` and a line on
 //! stderr naming the variable: silently running with other settings than the
 //! user asked for is worse than refusing to start. Empty values count as
-//! unset; unknown `GORT_DEBUG` keys are ignored, as Go ignores unknown
-//! GODEBUG keys.
+//! unset; an unknown `GORT_DEBUG` key or an item without `=` is malformed
+//! too (unlike Go, which ignores unknown GODEBUG keys: see `parse`).
 
 use crate::ffi::Error;
 
@@ -51,6 +53,8 @@ pub(crate) struct Config {
     /// membarrier=0: the hand-off handshake uses a fence on every gort call
     /// instead of membarrier (testing the fallback).
     pub membarrier: bool,
+    /// GORT_TRACEBACK (Go's GOTRACEBACK): a `traceback::LEVEL_*`.
+    pub traceback: u8,
 }
 
 pub(crate) fn read() -> Result<Config, Error> {
@@ -80,6 +84,14 @@ pub(crate) fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Config, Erro
             _ => return Err(bad("GORT_STACKSIZE", &v, "bytes from 16k to 1g, e.g. 65536, 256k, 1m")),
         },
     };
+    let traceback = match nonempty("GORT_TRACEBACK").as_deref().map(str::trim) {
+        None => crate::traceback::LEVEL_SINGLE,
+        Some("none" | "0") => crate::traceback::LEVEL_NONE,
+        Some("single" | "1") => crate::traceback::LEVEL_SINGLE,
+        Some("all" | "2" | "system") => crate::traceback::LEVEL_ALL,
+        Some("crash") => crate::traceback::LEVEL_CRASH,
+        Some(v) => return Err(bad("GORT_TRACEBACK", v, "none, single, all or crash")),
+    };
     let mut inittrace = false;
     let mut guard = GuardPref::Auto;
     let mut schedtrace = 0;
@@ -87,7 +99,10 @@ pub(crate) fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Config, Erro
     let mut membarrier = true;
     if let Some(v) = nonempty("GORT_DEBUG") {
         for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (key, val) = item.split_once('=').unwrap_or((item, ""));
+            let Some((key, val)) = item.split_once('=') else {
+                return Err(bad("GORT_DEBUG", &v, DEBUG_KEYS));
+            };
+            let (key, val) = (key.trim(), val.trim());
             match key {
                 "inittrace" => {
                     inittrace = match val {
@@ -123,11 +138,14 @@ pub(crate) fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Config, Erro
                         _ => return Err(bad("GORT_DEBUG", &v, "guard=auto|madvise|mprotect|canary")),
                     }
                 }
-                _ => {}
+                // Go ignores unknown GODEBUG keys because GODEBUG is shared by
+                // every Go program and version; GORT_DEBUG is read by one
+                // library, so a typo (`inittace=1`) is a mistake to report.
+                _ => return Err(bad("GORT_DEBUG", &v, DEBUG_KEYS)),
             }
         }
     }
-    Ok(Config { procs, stack_size, inittrace, guard, schedtrace, asyncpreemptoff, membarrier })
+    Ok(Config { procs, stack_size, inittrace, guard, schedtrace, asyncpreemptoff, membarrier, traceback })
 }
 
 /// "65536", "64k", "64K", "1m", "1g" (binary multiples).
@@ -144,6 +162,8 @@ pub(crate) fn parse_size(s: &str) -> Option<usize> {
     }
     digits.parse::<usize>().ok()?.checked_mul(mult)
 }
+
+const DEBUG_KEYS: &str = "comma-separated key=value items of inittrace, schedtrace, guard, asyncpreemptoff, membarrier";
 
 fn bad(key: &str, val: &str, want: &str) -> Error {
     crate::os::write_stderr(&["gort: invalid ", key, "=\"", val, "\": want ", want, "\n"]);
@@ -172,6 +192,7 @@ mod tests {
                 schedtrace: 0,
                 asyncpreemptoff: false,
                 membarrier: true,
+                traceback: crate::traceback::LEVEL_SINGLE,
             }
         );
     }
@@ -204,9 +225,12 @@ mod tests {
 
     #[test]
     fn debug_keys() {
-        let c = cfg(&[("GORT_DEBUG", "inittrace=1,guard=canary,unknown=7")]).unwrap();
+        let c = cfg(&[("GORT_DEBUG", "inittrace=1, guard=canary ,")]).unwrap();
         assert!(c.inittrace);
         assert_eq!(c.guard, GuardPref::Canary);
+        for bad in ["bogus=1", "garbage", "inittrace=1,unknown=7", "inittrace", "=1", "inittace=1"] {
+            assert_eq!(cfg(&[("GORT_DEBUG", bad)]), Err(Error::Inval), "{bad}");
+        }
         assert_eq!(cfg(&[("GORT_DEBUG", "inittrace=yes")]), Err(Error::Inval));
         assert_eq!(cfg(&[("GORT_DEBUG", "schedtrace=250")]).unwrap().schedtrace, 250);
         assert_eq!(cfg(&[("GORT_DEBUG", "schedtrace=-1")]), Err(Error::Inval));
@@ -214,5 +238,16 @@ mod tests {
         let c = cfg(&[("GORT_DEBUG", "asyncpreemptoff=1,membarrier=0")]).unwrap();
         assert!(c.asyncpreemptoff && !c.membarrier);
         assert_eq!(cfg(&[("GORT_DEBUG", "membarrier=yes")]), Err(Error::Inval));
+    }
+
+    #[test]
+    fn traceback_levels() {
+        use crate::traceback::*;
+        for (v, want) in [("none", LEVEL_NONE), ("0", LEVEL_NONE), ("single", LEVEL_SINGLE), ("all", LEVEL_ALL), ("system", LEVEL_ALL), ("crash", LEVEL_CRASH), (" all ", LEVEL_ALL)] {
+            assert_eq!(cfg(&[("GORT_TRACEBACK", v)]).unwrap().traceback, want, "{v}");
+        }
+        for bad in ["everything", "3", "al"] {
+            assert_eq!(cfg(&[("GORT_TRACEBACK", bad)]), Err(Error::Inval), "{bad}");
+        }
     }
 }

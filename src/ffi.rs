@@ -164,7 +164,13 @@ pub extern "C" fn gort_version() -> *const c_char {
 macro_rules! ffi_guard {
     ($name:literal, $body:expr) => {
         match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| $body)) {
-            Ok(v) => v,
+            Ok(v) => {
+                // No tail call out of an export: its frame stays on the
+                // stack, so goroutine dumps show the gort call a goroutine
+                // blocks in (the fence emits no instruction).
+                ::std::sync::atomic::compiler_fence(::std::sync::atomic::Ordering::SeqCst);
+                v
+            }
             Err(_) => $crate::ffi::panic_abort($name),
         }
     };

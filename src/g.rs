@@ -23,7 +23,7 @@
 
 use std::cell::Cell;
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
 
 pub(crate) const GIDLE: u32 = 0;
 pub(crate) const GRUNNABLE: u32 = 1;
@@ -45,6 +45,69 @@ pub(crate) enum Guard {
 }
 
 pub(crate) type GoFn = unsafe extern "C" fn(*mut c_void);
+
+/// Why a goroutine is parked (Go's waitReason), shown by the goroutine dump
+/// (`traceback.rs`) and used by the deadlock check (`deadlock.rs`).
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WaitReason {
+    Zero = 0,
+    ChanReceive,
+    ChanSend,
+    Select,
+    SelectNoCases,
+    MutexLock,
+    RWMutexRLock,
+    RWMutexLock,
+    WaitGroupWait,
+    CondWait,
+    Semacquire,
+    Sleep,
+    IOWait,
+}
+
+impl WaitReason {
+    /// Go's spelling where Go has the state (runtime2.go waitReasonStrings).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            WaitReason::Zero => "waiting",
+            WaitReason::ChanReceive => "chan receive",
+            WaitReason::ChanSend => "chan send",
+            WaitReason::Select => "select",
+            WaitReason::SelectNoCases => "select (no cases)",
+            WaitReason::MutexLock => "sync.Mutex.Lock",
+            WaitReason::RWMutexRLock => "sync.RWMutex.RLock",
+            WaitReason::RWMutexLock => "sync.RWMutex.Lock",
+            WaitReason::WaitGroupWait => "sync.WaitGroup.Wait",
+            WaitReason::CondWait => "sync.Cond.Wait",
+            WaitReason::Semacquire => "semacquire",
+            WaitReason::Sleep => "sleep",
+            WaitReason::IOWait => "IO wait",
+        }
+    }
+
+    pub(crate) fn from_u8(v: u8) -> WaitReason {
+        const ALL: [WaitReason; 13] = [
+            WaitReason::Zero,
+            WaitReason::ChanReceive,
+            WaitReason::ChanSend,
+            WaitReason::Select,
+            WaitReason::SelectNoCases,
+            WaitReason::MutexLock,
+            WaitReason::RWMutexRLock,
+            WaitReason::RWMutexLock,
+            WaitReason::WaitGroupWait,
+            WaitReason::CondWait,
+            WaitReason::Semacquire,
+            WaitReason::Sleep,
+            WaitReason::IOWait,
+        ];
+        ALL.get(v as usize).copied().unwrap_or(WaitReason::Zero)
+    }
+}
+
+/// Longest goroutine name kept by `gort_setname` (longer ones are cut).
+pub(crate) const NAME_MAX: usize = 31;
 
 #[repr(C, align(64))]
 pub(crate) struct G {
@@ -81,6 +144,29 @@ pub(crate) struct G {
     /// Between `gort_entersyscall` and `gort_exitsyscall` (Go's _Gsyscall):
     /// sysmon hands off the P after ~20 us instead of 10 ms. Read by sysmon.
     pub insyscall: AtomicBool,
+    /// The goroutine's errno while it is switched out: C code reads errno
+    /// from the thread, and the G may resume on another thread, or after
+    /// others ran on this one (`switch_from`).
+    pub errno: Cell<std::ffi::c_int>,
+    // The fields below are read by the goroutine dump and the deadlock check
+    // from other threads without stopping this G, hence atomics (Relaxed
+    // stores compile to plain moves).
+    /// A `WaitReason` while GWAITING.
+    pub waitreason: AtomicU8,
+    /// sysmon's clock when the G parked (Go's waitsince), for "N minutes".
+    pub waitsince: AtomicI64,
+    /// The goroutine that created this one (0: the runtime or a host
+    /// thread), and the return address of its `gort_go` call.
+    pub parent_goid: AtomicI64,
+    pub gopc: AtomicUsize,
+    /// The start function, for `created by` and the gdb extension.
+    pub startpc: AtomicUsize,
+    /// Frame pointer of the `gort_entersyscall` caller: the dump walks a
+    /// goroutine in a blocking call from there (its frames above the call
+    /// stay put until `gort_exitsyscall`). 0 outside a syscall.
+    pub syscallfp: AtomicUsize,
+    /// `gort_setname`, NUL-terminated; written only by the G itself.
+    pub name: [AtomicU8; NAME_MAX + 1],
 }
 
 // SAFETY: a G is handed between threads only through the run queues and

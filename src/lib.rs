@@ -31,7 +31,10 @@
 //!    `retake` and the handshake that lets it take a P without a locked
 //!    instruction on the goroutine's side.
 //! 9. [`netpoll`] (the poller, its epoll backend) and [`fd`] (the I/O calls).
-//! 10. [`sysmon`]: hand-offs, time slices, overdue timers, stale polls.
+//! 10. [`sysmon`]: hand-offs, time slices, overdue timers, stale polls,
+//!     and [`deadlock`] (Go's checkdead), which it runs when all is idle.
+//! 11. [`traceback`] (goroutine dumps, SIGQUIT, GORT_TRACEBACK) and
+//!     [`symtab`] (pcs to names without DWARF).
 //!
 //! `docs/design.md` has the long form; `docs/hacking.md` the rules for
 //! working on the runtime (what may run on a goroutine stack, what may
@@ -49,6 +52,7 @@ mod ffi;
 mod arch;
 pub mod boot;
 pub mod chan;
+mod deadlock;
 mod env;
 pub mod fd;
 mod g;
@@ -70,11 +74,13 @@ pub mod spawn;
 mod stack;
 pub mod stats;
 mod switch;
+mod symtab;
 pub mod sync;
 pub mod syscall;
 mod sysmon;
 pub mod time;
 mod timer;
 mod trace;
+pub mod traceback;
 
 pub use ffi::*;

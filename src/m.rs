@@ -25,7 +25,7 @@ use crate::proc::schedule;
 use crate::sched::{sched, MAXMCOUNT};
 use crate::switch::Post;
 use std::cell::Cell;
-use std::ffi::c_void;
+use std::ffi::{c_int, c_void};
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
 
 #[repr(C, align(128))]
@@ -59,6 +59,10 @@ pub(crate) struct M {
     /// xorshift state for steal order (Go's m.fastrand).
     pub fastrand: Cell<u64>,
     pub tid: Cell<i64>,
+    /// This thread's `errno` (`__errno_location()`, set by `minit`): each
+    /// goroutine keeps its own errno across switches (see `switch_from`),
+    /// and the address is fixed per thread, so it is looked up once.
+    errno_loc: Cell<*mut c_int>,
 }
 
 // SAFETY: an M's Cell fields are touched only by its own thread; fields
@@ -84,7 +88,22 @@ impl M {
             post: Cell::new(Post::None),
             fastrand: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (id as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9)),
             tid: Cell::new(0),
+            errno_loc: Cell::new(std::ptr::null_mut()),
         }
+    }
+
+    /// The calling thread's errno, which must be this M's thread.
+    #[inline(always)]
+    pub(crate) fn errno(&self) -> c_int {
+        // SAFETY: errno_loc is the errno of the thread that ran minit for this
+        // M, and an M's code runs only on that thread.
+        unsafe { *self.errno_loc.get() }
+    }
+
+    #[inline(always)]
+    pub(crate) fn set_errno(&self, v: c_int) {
+        // SAFETY: as in errno().
+        unsafe { *self.errno_loc.get() = v }
     }
 
     /// The P this M holds.
@@ -231,5 +250,7 @@ extern "C" fn mstart_thread(arg: *mut c_void) -> *mut c_void {
 pub(crate) fn minit(mp: &'static M) {
     setm(mp as *const M as *mut M);
     mp.tid.set(crate::os::gettid());
+    // SAFETY: __errno_location has no preconditions; it returns this thread's errno.
+    mp.errno_loc.set(unsafe { libc::__errno_location() });
     crate::signal::minit();
 }

@@ -1,9 +1,12 @@
 //! Fatal errors (Go's panic.go): `throw` for broken internal invariants.
-//! The lowest layer of the runtime: it depends on nothing but `os`.
+//! Low in the layers: it depends on `os`, and on `traceback` for the dump
+//! that follows the message.
 
 /// Go's throw: an internal invariant broke. Prints and aborts.
 #[cold]
 pub(crate) fn throw(msg: &str) -> ! {
     crate::os::write_stderr(&["gort: fatal error: ", msg, "\n"]);
-    std::process::abort()
+    let cur = crate::traceback::current_here();
+    crate::traceback::fatal_dump(cur.as_ref(), false);
+    crate::signal::abort_for_core()
 }

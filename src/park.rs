@@ -24,6 +24,7 @@ use crate::g::{gref, G};
 use crate::lock::RawLock;
 use crate::m::getg;
 use crate::os::{futex_wait, futex_wake, nanotime};
+use crate::g::WaitReason;
 use crate::proc::{gopark, goready};
 use crate::switch::ParkFn;
 use crate::timer::{addtimer, deltimer, Timer};
@@ -98,9 +99,9 @@ impl Waiter {
     /// timer armed by `unlockf` (see `TimedPark` below) and always return
     /// true.
     #[inline]
-    pub(crate) fn park(&self, unlockf: ParkFn, arg: *mut c_void, deadline: i64) -> bool {
+    pub(crate) fn park(&self, unlockf: ParkFn, arg: *mut c_void, deadline: i64, reason: WaitReason) -> bool {
         if !self.g.is_null() {
-            crate::proc::gopark_g(self.g, unlockf, arg);
+            crate::proc::gopark_g(self.g, unlockf, arg, reason);
             return true;
         }
         self.park_thread(unlockf, arg, deadline)
@@ -316,11 +317,11 @@ unsafe fn timedpark_fire(t: *mut Timer) -> bool {
 /// never). Returns false on timeout. `w` must be arbitrated when a
 /// deadline is given.
 #[inline]
-pub(crate) fn park_until(w: &Waiter, unlockf: ParkFn, arg: *mut c_void, deadline: i64) -> bool {
+pub(crate) fn park_until(w: &Waiter, unlockf: ParkFn, arg: *mut c_void, deadline: i64, reason: WaitReason) -> bool {
     if deadline <= 0 || !w.is_goroutine() {
-        return w.park(unlockf, arg, deadline);
+        return w.park(unlockf, arg, deadline, reason);
     }
-    park_timed(w, unlockf, arg, deadline)
+    park_timed(w, unlockf, arg, deadline, reason)
 }
 
 /// park_until whose unlock would only release `lock` (a channel's, a
@@ -328,12 +329,12 @@ pub(crate) fn park_until(w: &Waiter, unlockf: ParkFn, arg: *mut c_void, deadline
 /// goroutine without a deadline parks through `gopark_unlock_g`, which
 /// releases the lock inline at the switch; everything else as park_until.
 #[inline]
-pub(crate) fn park_until_unlock(w: &Waiter, lock: &RawLock, deadline: i64) -> bool {
+pub(crate) fn park_until_unlock(w: &Waiter, lock: &RawLock, deadline: i64, reason: WaitReason) -> bool {
     if deadline <= 0 && w.is_goroutine() {
-        crate::proc::gopark_unlock_g(w.g, lock);
+        crate::proc::gopark_unlock_g(w.g, lock, reason);
         return true;
     }
-    park_until(w, unlock_rawlock, lock as *const RawLock as *mut c_void, deadline)
+    park_until(w, unlock_rawlock, lock as *const RawLock as *mut c_void, deadline, reason)
 }
 
 /// The ParkFn form of releasing a RawLock, for park_until_unlock's other cases.
@@ -346,14 +347,14 @@ unsafe fn unlock_rawlock(_gp: *mut G, arg: *mut c_void) -> bool {
 /// park_until for a goroutine with a deadline: a timer armed once it is
 /// saved (see TimedPark).
 #[inline(never)]
-fn park_timed(w: &Waiter, unlockf: ParkFn, arg: *mut c_void, deadline: i64) -> bool {
+fn park_timed(w: &Waiter, unlockf: ParkFn, arg: *mut c_void, deadline: i64, reason: WaitReason) -> bool {
     let tp = TimedPark {
         inner: unlockf,
         inner_arg: arg,
         timer: Timer::new(timedpark_fire, w as *const Waiter as *mut c_void),
         when: deadline,
     };
-    gopark(timedpark_unlock, &tp as *const TimedPark as *mut c_void);
+    gopark(timedpark_unlock, &tp as *const TimedPark as *mut c_void, reason);
     // Either the timer claimed us, or a waker did and the timer must go.
     deltimer(&tp.timer);
     !w.winner.get().is_null()

@@ -27,7 +27,7 @@
 
 use crate::boot;
 use crate::ffi::{GORT_ENOTINIT, GORT_OK};
-use crate::g::{gref, G, GRUNNABLE, GWAITING};
+use crate::g::{gref, WaitReason, G, GRUNNABLE, GWAITING};
 use crate::idle::{acquirep, pidleget, pidleput, releasep, resetspinning, stopm, wakep};
 use crate::lock::RawLock;
 use crate::m::{getg, getm, mref, M};
@@ -181,17 +181,17 @@ fn gosched_alone(mp: &'static M, pp: &P) -> Option<(*mut G, bool)> {
 /// keep running. Returns when [`goready`] made it runnable and it was
 /// scheduled again, possibly on another M.
 /// Only on a goroutine.
-pub(crate) fn gopark(unlockf: ParkFn, lock: *mut c_void) {
+pub(crate) fn gopark(unlockf: ParkFn, lock: *mut c_void, reason: WaitReason) {
     let mp = getm();
     // SAFETY: callers run on a goroutine, so the thread has an M.
-    gopark_g(unsafe { mref(mp) }.curg(), unlockf, lock);
+    gopark_g(unsafe { mref(mp) }.curg(), unlockf, lock, reason);
 }
 
 /// gopark for a caller that knows it runs as `gp`: the M comes from gp
 /// itself (valid while gp runs; no TLS read).
 #[inline]
-pub(crate) fn gopark_g(gp: *mut G, unlockf: ParkFn, lock: *mut c_void) {
-    park_g(gp, Post::Park(gp, unlockf, lock));
+pub(crate) fn gopark_g(gp: *mut G, unlockf: ParkFn, lock: *mut c_void, reason: WaitReason) {
+    park_g(gp, Post::Park(gp, unlockf, lock), reason);
 }
 
 /// gopark_g whose unlock function would only release `lock`: the next
@@ -199,12 +199,12 @@ pub(crate) fn gopark_g(gp: *mut G, unlockf: ParkFn, lock: *mut c_void) {
 /// held by gp and stay valid until then (it guards the queue gp is on, so
 /// the object cannot go away before gp can be woken).
 #[inline]
-pub(crate) fn gopark_unlock_g(gp: *mut G, lock: &RawLock) {
-    park_g(gp, Post::Unlock(lock));
+pub(crate) fn gopark_unlock_g(gp: *mut G, lock: &RawLock, reason: WaitReason) {
+    park_g(gp, Post::Unlock(lock), reason);
 }
 
 #[inline(always)]
-fn park_g(gp: *mut G, post: Post) {
+fn park_g(gp: *mut G, post: Post, reason: WaitReason) {
     // SAFETY: gp is the running goroutine, so its m is this thread's M.
     let g = unsafe { gref(gp) };
     // SAFETY: as above.
@@ -213,6 +213,8 @@ fn park_g(gp: *mut G, post: Post) {
     let (kept, entered) = callin_nowait(mp, g);
     // Parks come straight from the C API, never nested in another call.
     debug_assert!(entered, "park_g: nested in another runtime call");
+    g.waitreason.store(reason as u8, Ordering::Relaxed);
+    g.waitsince.store(crate::sysmon::coarse_now(), Ordering::Relaxed);
     g.status.store(GWAITING, Ordering::Relaxed);
     match kept {
         Some(mp) => park_switch(mp, gp, post),

@@ -12,7 +12,7 @@
 
 use crate::chan::Chan;
 use crate::ffi::{GORT_EAGAIN, GORT_EINVAL, GORT_ENOTINIT, GORT_ETIMEDOUT};
-use crate::g::G;
+use crate::g::{WaitReason, G};
 use crate::m::{getm, mref};
 use crate::park::{deadline_after, park_until};
 use crate::park::{Sudog, Waiter};
@@ -244,7 +244,8 @@ unsafe fn selectgo(cases: &mut [gort_select_case], timeout_ns: i64) -> c_int {
         }
     }
     let deadline = deadline_after(timeout_ns);
-    park_until(&w, selunlock, &sel as *const Sel<'_> as *mut c_void, deadline);
+    let reason = if sel.cases.is_empty() { WaitReason::SelectNoCases } else { WaitReason::Select };
+    park_until(&w, selunlock, &sel as *const Sel<'_> as *mut c_void, deadline, reason);
 
     // Pass 3: unlink the sudogs that did not fire.
     let winner = w.winner.get();

@@ -10,6 +10,7 @@
 //! a bucket rarely holds more than a few distinct addresses, so a list is
 //! enough). Waiters are goroutines or host threads ([`crate::park`]).
 
+use crate::g::WaitReason;
 use crate::lock::RawLock;
 use crate::m::getg;
 use crate::park::park_until_unlock;
@@ -121,7 +122,7 @@ impl SemaRoot {
 
 /// Go's semacquire1: waits until *addr > 0, then decrements it. `lifo`
 /// queues at the front (a waiter that was woken and lost the race again).
-pub(crate) fn semacquire(addr: &AtomicU32, lifo: bool) {
+pub(crate) fn semacquire(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
     if cansemacquire(addr) {
         return;
     }
@@ -141,7 +142,7 @@ pub(crate) fn semacquire(addr: &AtomicU32, lifo: bool) {
         sg.addr = addr as *const AtomicU32 as usize;
         let sgp = &sg as *const Sudog as *mut Sudog;
         root.queue(sgp, lifo);
-        park_until_unlock(&w, &root.lock, 0);
+        park_until_unlock(&w, &root.lock, 0, reason);
         if sg.ticket.get() != 0 || cansemacquire(addr) {
             return;
         }

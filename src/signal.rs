@@ -19,6 +19,8 @@ unsafe impl Sync for OldAction {}
 unsafe impl Send for OldAction {}
 
 static OLD_SEGV: OnceLock<OldAction> = OnceLock::new();
+/// Whether gort owns SIGQUIT (the host had not installed a handler).
+static QUIT_INSTALLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Size of each M's alternate signal stack.
 const ALTSTACK: usize = 64 << 10;
@@ -35,6 +37,71 @@ pub(crate) fn initsig() {
         if libc::sigaction(libc::SIGSEGV, &sa, &mut old) == 0 {
             let _ = OLD_SEGV.set(OldAction(old));
         }
+        // SIGQUIT dumps every goroutine and exits 2, as in Go, unless the
+        // host installed its own handler (or ignores it) before init.
+        let mut cur: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(libc::SIGQUIT, std::ptr::null(), &mut cur) == 0
+            && (cur.sa_sigaction == libc::SIG_DFL || cur.sa_sigaction == sigquit as *const () as usize)
+        {
+            let mut q: libc::sigaction = std::mem::zeroed();
+            q.sa_sigaction = sigquit as *const () as usize;
+            q.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
+            libc::sigfillset(&mut q.sa_mask);
+            if libc::sigaction(libc::SIGQUIT, &q, std::ptr::null_mut()) == 0 {
+                QUIT_INSTALLED.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Go's SIGQUIT: "SIGQUIT: quit", every goroutine (unless
+/// GORT_TRACEBACK=none), exit status 2 (abort at GORT_TRACEBACK=crash).
+extern "C" fn sigquit(_sig: libc::c_int, _info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    // Several threads may get SIGQUIT at once (kill -QUIT to the group, or
+    // a terminal's ^\): one prints, the others wait to be ended with it.
+    static ONCE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if ONCE.swap(true, std::sync::atomic::Ordering::AcqRel) {
+        loop {
+            // SAFETY: pause has no preconditions.
+            unsafe { libc::pause() };
+        }
+    }
+    // SAFETY: the kernel passes a ucontext_t to SA_SIGINFO handlers.
+    let (pc, fp, sp) = unsafe { crate::arch::signal_regs(ctx) };
+    let mut b = [0u8; 18];
+    write_stderr(&["SIGQUIT: quit\nPC=", fmt_hex(pc, &mut b), "\n"]);
+    let cur = interrupted(pc, fp, sp);
+    if crate::traceback::level() != crate::traceback::LEVEL_NONE {
+        write_stderr(&["\n"]);
+        crate::traceback::dump(2, cur.as_ref(), true, true);
+    }
+    crate::traceback::exit_fatal(true)
+}
+
+/// The goroutine a signal interrupted on this thread, if it was running
+/// on its own stack, with the interrupted registers as its first frame.
+fn interrupted(pc: usize, fp: usize, sp: usize) -> Option<crate::traceback::Current> {
+    let gp = crate::m::getg();
+    if gp.is_null() {
+        return None;
+    }
+    // SAFETY: the goroutine running on this thread.
+    let g = unsafe { gref(gp) };
+    if sp < g.stack_lo || sp >= g.stack_hi {
+        return None;
+    }
+    Some(crate::traceback::Current { gp, pc: Some(pc), fp, state: "running" })
+}
+
+/// abort() with SIGABRT's default action restored, so that it dumps core
+/// even if the host catches SIGABRT.
+pub(crate) fn abort_for_core() -> ! {
+    // SAFETY: restoring a default disposition and aborting.
+    unsafe {
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(libc::SIGABRT, &dfl, std::ptr::null_mut());
+        libc::abort()
     }
 }
 
@@ -62,8 +129,12 @@ extern "C" fn sigsegv(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
     let addr = unsafe { (*info).si_addr() } as usize;
     if let Some(sa) = crate::stack::try_stacks() {
         if let Some(gp) = sa.guard_owner(addr) {
+            // SAFETY: the kernel passes a ucontext_t to SA_SIGINFO handlers.
+            let (pc, fp, _) = unsafe { crate::arch::signal_regs(ctx) };
+            // The faulting sp is below the stack: the walk starts at fp.
+            let cur = crate::traceback::Current { gp, pc: Some(pc), fp, state: "running" };
             // SAFETY: guard_owner returns the descriptor at the top of a carved unit.
-            report_overflow(unsafe { gref(gp) }, addr);
+            report_overflow(unsafe { gref(gp) }, addr, Some(&cur));
         }
     }
     // Not ours: behave as if gort had never installed a handler.
@@ -93,7 +164,7 @@ extern "C" fn sigsegv(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
 
 /// Prints the overflow line for gp and aborts. `addr` is the faulting
 /// address, 0 when a canary was found overwritten. Async-signal-safe.
-pub(crate) fn report_overflow(gp: &G, addr: usize) -> ! {
+pub(crate) fn report_overflow(gp: &G, addr: usize, cur: Option<&crate::traceback::Current>) -> ! {
     let mut b1 = [0u8; 24];
     let mut b2 = [0u8; 24];
     let mut hex = [0u8; 18];
@@ -107,7 +178,8 @@ pub(crate) fn report_overflow(gp: &G, addr: usize) -> ! {
     write_stderr(&["gort: fatal error: stack overflow in goroutine ", goid, " (stack ", size]);
     write_stderr(how);
     write_stderr(&["; raise GORT_STACKSIZE, e.g. GORT_STACKSIZE=1m\n"]);
-    std::process::abort()
+    crate::traceback::fatal_dump(cur, false);
+    abort_for_core()
 }
 
 fn fmt_hex(v: usize, buf: &mut [u8; 18]) -> &str {

@@ -19,8 +19,10 @@ use std::ffi::{c_int, c_void};
 use std::sync::atomic::Ordering;
 
 /// Go's newproc: creates a goroutine running `fnc(arg)` and queues it.
-/// With `main`, it is the main goroutine of program mode. Returns its goid.
-pub(crate) fn newproc(fnc: GoFn, arg: *mut c_void, main: bool) -> Result<i64, Error> {
+/// With `main`, it is the main goroutine of program mode. `gopc` is the
+/// return address of the `gort_go` call (0 from the runtime itself), for
+/// the dump's "created by". Returns its goid.
+pub(crate) fn newproc(fnc: GoFn, arg: *mut c_void, main: bool, gopc: usize) -> Result<i64, Error> {
     let mp = getm();
     if !mp.is_null() {
         // SAFETY: non-null Ms are valid; curg is read by the M's own thread.
@@ -30,19 +32,19 @@ pub(crate) fn newproc(fnc: GoFn, arg: *mut c_void, main: bool) -> Result<i64, Er
             // SAFETY: the goroutine running on this thread.
             let c = unsafe { gref(cur) };
             let (m, entered) = callin(m, c);
-            let r = newproc_p(m, fnc, arg, main);
+            let r = newproc_p(m, fnc, arg, main, gopc);
             callout(c, entered);
             return r;
         }
         if !m.p.get().is_null() {
-            return newproc_p(m, fnc, arg, main);
+            return newproc_p(m, fnc, arg, main, gopc);
         }
     }
-    newproc_nop(fnc, arg, main)
+    newproc_nop(fnc, arg, main, gopc)
 }
 
 /// newproc from a thread without a P (a host thread in library mode).
-fn newproc_nop(fnc: GoFn, arg: *mut c_void, main: bool) -> Result<i64, Error> {
+fn newproc_nop(fnc: GoFn, arg: *mut c_void, main: bool, gopc: usize) -> Result<i64, Error> {
     let s = sched();
     let gp = match gfget_global() {
         Some(gp) => gp,
@@ -50,14 +52,14 @@ fn newproc_nop(fnc: GoFn, arg: *mut c_void, main: bool) -> Result<i64, Error> {
     };
     let goid = s.goidgen.fetch_add(1, Ordering::Relaxed);
     s.ncreated_nop.fetch_add(1, Ordering::Relaxed);
-    newproc1(gp, fnc, arg, goid, main);
+    newproc1(gp, fnc, arg, goid, main, 0, gopc);
     injectglist(gp);
     Ok(goid)
 }
 
 /// newproc on an M that holds a P: on a goroutine (inside its callin), or
 /// on g0 (a timer callback; the main goroutine before mstart).
-fn newproc_p(mp: &'static M, fnc: GoFn, arg: *mut c_void, main: bool) -> Result<i64, Error> {
+fn newproc_p(mp: &'static M, fnc: GoFn, arg: *mut c_void, main: bool, gopc: usize) -> Result<i64, Error> {
     let s = sched();
     let pp = mp.pp();
     let gp = match gfget(pp) {
@@ -72,10 +74,13 @@ fn newproc_p(mp: &'static M, fnc: GoFn, arg: *mut c_void, main: bool) -> Result<
     let goid = pp.goidcache.get();
     pp.goidcache.set(goid + 1);
     P::bump(&pp.ncreated, 1);
-    newproc1(gp, fnc, arg, goid, main);
+    let cur = mp.curg();
+    // SAFETY: a non-null curg is the goroutine running on this M.
+    let parent = if cur.is_null() { 0 } else { unsafe { gref(cur) }.goid.get() };
+    newproc1(gp, fnc, arg, goid, main, parent, gopc);
     // From a goroutine, the new G runs next (Go's newproc). From g0 before
     // mstart only the main goroutine does, so it runs first.
-    let on_goroutine = !mp.curg().is_null();
+    let on_goroutine = !cur.is_null();
     runqput(pp, gp, on_goroutine || main);
     if s.main_started.load(Ordering::Relaxed) {
         wakep();
@@ -143,10 +148,14 @@ fn spawnyield(mp: &'static M, gp: *mut G) {
 }
 
 /// Go's newproc1: readies a dead or fresh G to run fnc(arg).
-fn newproc1(gp: *mut G, fnc: GoFn, arg: *mut c_void, goid: i64, main: bool) {
+fn newproc1(gp: *mut G, fnc: GoFn, arg: *mut c_void, goid: i64, main: bool, parent: i64, gopc: usize) {
     // SAFETY: gp is GIDLE or GDEAD and owned by the caller.
     let g = unsafe { gref(gp) };
     g.goid.set(goid);
+    g.parent_goid.store(parent, Ordering::Relaxed);
+    g.gopc.store(gopc, Ordering::Relaxed);
+    g.startpc.store(fnc as usize, Ordering::Relaxed);
+    g.name[0].store(0, Ordering::Relaxed);
     g.is_main.set(main);
     g.started.set(false);
     g.spawned.set(0);
@@ -178,7 +187,8 @@ pub(crate) fn goexit0(mp: &'static M, gp: *mut G) -> ! {
     let g = unsafe { gref(gp) };
     let (mp, _) = callin(mp, g);
     if !canary_ok(g) {
-        crate::signal::report_overflow(g, 0);
+        let cur = crate::traceback::current_here();
+        crate::signal::report_overflow(g, 0, cur.as_ref());
     }
     g.status.store(GDEAD, Ordering::Relaxed);
     g.fnc.set(None);
@@ -215,13 +225,16 @@ pub(crate) fn goexit0(mp: &'static M, gp: *mut G) -> ! {
 /// usable).
 #[no_mangle]
 pub extern "C" fn gort_go(fn_: Option<unsafe extern "C" fn(arg: *mut c_void)>, arg: *mut c_void) -> i64 {
+    // Where the caller called from, for "created by" (frame record of this
+    // function: gort is built with frame pointers).
+    let gopc = crate::traceback::caller_pc(crate::arch::frame_pointer());
     ffi_guard!("gort_go", {
         if !boot::is_ready() {
             return GORT_ENOTINIT as i64;
         }
         let Some(f) = fn_ else { return GORT_EINVAL as i64 };
         let main = boot::claim_main();
-        match newproc(f, arg, main) {
+        match newproc(f, arg, main, gopc) {
             Ok(id) => {
                 if main {
                     crate::trace::boot(format_args!("newproc: main goroutine goid={id} queued in runnext of p0"));

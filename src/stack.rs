@@ -33,7 +33,7 @@ use crate::env::GuardPref;
 use crate::ffi::Error;
 use crate::g::{Guard, G, GIDLE};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 /// Linux's MADV_GUARD_INSTALL (6.13); not yet in every libc crate release.
@@ -236,6 +236,14 @@ impl StackAlloc {
                 // Odd: not running C code (see syscall.rs).
                 rtseq: AtomicU64::new(1),
                 insyscall: AtomicBool::new(false),
+                errno: Cell::new(0),
+                waitreason: AtomicU8::new(0),
+                waitsince: AtomicI64::new(0),
+                parent_goid: AtomicI64::new(0),
+                gopc: AtomicUsize::new(0),
+                startpc: AtomicUsize::new(0),
+                syscallfp: AtomicUsize::new(0),
+                name: std::array::from_fn(|_| AtomicU8::new(0)),
             });
         }
         if guard == Guard::Canary {
@@ -309,6 +317,23 @@ impl StackAlloc {
     }
 
     /// The G whose guard page contains `addr`, if any. Async-signal-safe.
+    /// Calls `f` with the descriptor of every unit of every slab, carved or
+    /// not (an uncarved unit reads as zeroes: status GIDLE), for dumps and
+    /// the deadlock check. Never blocks or allocates: usable from a signal
+    /// handler. Units are never unmapped, so every pointer stays readable.
+    pub(crate) fn for_each_g(&self, mut f: impl FnMut(*mut G)) {
+        let n = self.nslabs.load(Ordering::Acquire);
+        for s in &self.slabs[..n] {
+            let base = s.base.load(Ordering::Relaxed);
+            let len = s.len.load(Ordering::Relaxed);
+            let mut unit = base;
+            while unit + self.unit <= base + len {
+                f((unit + self.unit - G_RESERVE) as *mut G);
+                unit += self.unit;
+            }
+        }
+    }
+
     pub(crate) fn guard_owner(&self, addr: usize) -> Option<*mut G> {
         let n = self.nslabs.load(Ordering::Acquire);
         for s in &self.slabs[..n] {

@@ -126,8 +126,12 @@ pub(crate) fn switch_from(mp: &'static M, gp: *mut G, target_sp: usize) -> &'sta
     // SAFETY: gp is the running goroutine of mp; its stack fields are stable.
     let g = unsafe { gref(gp) };
     if !canary_ok(g) {
-        crate::signal::report_overflow(g, 0);
+        let cur = crate::traceback::current_here();
+        crate::signal::report_overflow(g, 0, cur.as_ref());
     }
+    // errno belongs to the goroutine: whatever runs next on this thread may
+    // change it, and gp may resume on another thread.
+    g.errno.set(mp.errno());
     // SAFETY: target_sp was saved by gort_swap or built by init_frame, and the caller owns that context; gp's sched_sp slot lives in gp's descriptor.
     let newm = unsafe { arch::swap(g.sched_sp.as_ptr(), target_sp, mp as *const M as *mut M) };
     // SAFETY: gort_swap hands over the M of the thread that resumed us.
@@ -136,6 +140,8 @@ pub(crate) fn switch_from(mp: &'static M, gp: *mut G, target_sp: usize) -> &'sta
     // The previous goroutine's locks are released now: a safe point for
     // timers (see runqget_sched).
     timercheck(mp.pp());
+    // Last, so that nothing the runtime did since the swap shows through.
+    mp.set_errno(g.errno.get());
     mp
 }
 
@@ -154,6 +160,8 @@ pub(crate) unsafe extern "C" fn goentry(mp: *mut M, gp: *mut G) {
     let mp = unsafe { mref(mp) };
     run_post(mp);
     timercheck(mp.pp());
+    // A goroutine starts with errno 0, as a new thread does.
+    mp.set_errno(0);
     // The start function is C code: from here on the P may be handed off
     // (syscall.rs). A G starts inside the runtime (odd count).
     // SAFETY: gp is the goroutine being started on this M.

@@ -443,6 +443,11 @@ pub extern "C" fn gort_entersyscall() -> c_int {
         if g.insyscall.load(Ordering::Relaxed) {
             return GORT_EPERM;
         }
+        if crate::traceback::frame_pointers() {
+            // The caller's frames stay put until gort_exitsyscall: the dump
+            // walks them from here.
+            g.syscallfp.store(crate::arch::frame_pointer(), Ordering::Relaxed);
+        }
         g.insyscall.store(true, Ordering::Relaxed);
         GORT_OK
     })
@@ -495,6 +500,8 @@ pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
             // SAFETY: the goroutine running on this thread.
             let g = unsafe { gref(gp) };
             if !g.insyscall.load(Ordering::Relaxed) {
+                let fp = if crate::traceback::frame_pointers() { crate::arch::frame_pointer() } else { 0 };
+                g.syscallfp.store(fp, Ordering::Relaxed);
                 g.insyscall.store(true, Ordering::Relaxed);
                 let r = f();
                 g.insyscall.store(false, Ordering::Relaxed);

@@ -16,19 +16,34 @@
 //!
 //! sysmon sleeps 20 us between checks, doubling after 50 rounds without a
 //! hand-off up to 10 ms, and sleeps on a note while every P is idle (woken
-//! by `startm`), so an idle process costs no CPU.
+//! by `startm`), so an idle process costs no CPU; in program mode it looks
+//! for a deadlock (`deadlock.rs`) 10 ms, 20 ms and 30 ms into an idle
+//! period and then once a second.
 
 use crate::os::{nanotime, newosproc, set_thread_name, usleep};
 use crate::p::PRUNNING;
 use crate::sched::sched;
 use crate::syscall::{retake, RetakeTick, FORCE_PREEMPT_NS};
 use std::ffi::c_void;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 /// sysmon polls the network when nobody did for this long (Go's 10 ms).
 const NETPOLL_STALE_NS: i64 = 10_000_000;
+/// Deadlock checks per idle period, and their spacing.
+const DEAD_CHECKS: u32 = 3;
+const DEAD_CHECK_NS: i64 = 10_000_000;
+const DEAD_IDLE_NS: i64 = 1_000_000_000;
 /// A timer this late means no M is watching its P: wake one.
 const TIMER_SLACK_NS: i64 = 1_000_000;
+
+/// sysmon's clock: nanotime at its last wake-up. Parking goroutines stamp
+/// `waitsince` with it (a load instead of a clock read on every park); the
+/// dump only shows whole minutes.
+static NOW: AtomicI64 = AtomicI64::new(0);
+
+pub(crate) fn coarse_now() -> i64 {
+    NOW.load(Ordering::Relaxed)
+}
 
 /// Starts the sysmon thread (Go: newm(sysmon, nil) in runtime.main).
 pub(crate) fn start() {
@@ -48,6 +63,8 @@ extern "C" fn sysmon_thread(_: *mut c_void) -> *mut c_void {
     let mut last_when = vec![0i64; n];
     let mut retake_ticks = vec![RetakeTick::new(); n];
     let mut idle = 0u32;
+    let mut dead_checks = 0u32;
+    NOW.store(nanotime(), Ordering::Relaxed);
     let mut delay = 20u64;
     let start = nanotime();
     let mut last_trace = start;
@@ -58,22 +75,35 @@ extern "C" fn sysmon_thread(_: *mut c_void) -> *mut c_void {
             delay = (delay * 2).min(10_000);
         }
         usleep(delay);
+        NOW.store(nanotime(), Ordering::Relaxed);
         if s.schedtrace > 0 && nanotime() - last_trace >= s.schedtrace as i64 * 1_000_000 {
             last_trace = nanotime();
             schedtrace(s, last_trace - start);
         }
         if s.npidle.load(Ordering::SeqCst) == s.gomaxprocs {
+            // Every P idle: perhaps nothing can ever run again (Go's
+            // checkdead). In program mode a few checks 10 ms apart (a
+            // goroutine may be between a P and a queue at the first look),
+            // then one a second while idle: a sleeper's timer may fire
+            // without waking sysmon, and the program die right after.
+            let mut nap = if s.schedtrace > 0 { s.schedtrace as i64 * 1_000_000 } else { 60_000_000_000 };
+            if crate::deadlock::applies(s) {
+                crate::deadlock::checkdead(s);
+                nap = nap.min(if dead_checks < DEAD_CHECKS { DEAD_CHECK_NS } else { DEAD_IDLE_NS });
+                dead_checks += 1;
+            }
             s.sysmonnote.clear();
             s.sysmonwait.store(true, Ordering::SeqCst);
             if s.npidle.load(Ordering::SeqCst) == s.gomaxprocs {
                 // With schedtrace on, keep printing while idle (as Go does).
-                let nap = if s.schedtrace > 0 { s.schedtrace as i64 * 1_000_000 } else { 60_000_000_000 };
                 s.sysmonnote.tsleep(nap);
             }
             s.sysmonwait.store(false, Ordering::SeqCst);
+            NOW.store(nanotime(), Ordering::Relaxed);
             idle = 0;
             continue;
         }
+        dead_checks = 0;
         let now = nanotime();
         // Overdue timers: nobody watches their P (Go: sysmon starts an M).
         let next = crate::timer::earliest();

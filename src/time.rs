@@ -2,9 +2,9 @@
 //! `gort_after_func` and its timers (Go's time package), on the runtime
 //! timers of `timer.rs`.
 
-use crate::chan::{self, Chan};
+use crate::chan::{self, gort_chan, Chan};
 use crate::ffi::{GORT_EINVAL, GORT_ENOTINIT, GORT_OK};
-use crate::g::G;
+use crate::g::{WaitReason, G};
 use crate::m::getg;
 use crate::os::nanotime;
 use crate::proc::{gopark, goready};
@@ -67,7 +67,7 @@ pub extern "C" fn gort_sleep(ns: i64) -> c_int {
             return GORT_OK;
         }
         let pair = (Timer::new(sleep_fire, gp.cast()), deadline);
-        gopark(sleep_unlock, &pair as *const (Timer, i64) as *mut c_void);
+        gopark(sleep_unlock, &pair as *const (Timer, i64) as *mut c_void, WaitReason::Sleep);
         // The callback may still be finishing its bookkeeping on another M.
         deltimer(&pair.0);
         GORT_OK
@@ -85,7 +85,7 @@ pub struct gort_timer {
 unsafe fn after_func_fire(t: *mut Timer) -> bool {
     // SAFETY: gort_after_func stores the owning gort_timer in the timer's arg; it stays alive until gort_timer_free, which waits for this callback.
     let ut = unsafe { &*((*t).arg.get() as *const gort_timer) };
-    if crate::spawn::newproc(ut.fnc, ut.arg, false).is_err() {
+    if crate::spawn::newproc(ut.fnc, ut.arg, false, 0).is_err() {
         // No memory for a stack: try again in a millisecond rather than lose
         // the call. Re-armed straight from RUNNING, so a concurrent
         // gort_timer_free keeps waiting and then removes it.
@@ -197,7 +197,7 @@ unsafe fn after_fire(t: *mut Timer) -> bool {
 /// timer holds its own until it fires. NULL before init or when out of
 /// memory.
 #[no_mangle]
-pub extern "C" fn gort_after(ns: i64) -> *mut Chan {
+pub extern "C" fn gort_after(ns: i64) -> *mut gort_chan {
     ffi_guard!("gort_after", {
         if !ready() {
             return std::ptr::null_mut();

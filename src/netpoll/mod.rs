@@ -44,7 +44,7 @@
 
 pub(crate) mod epoll;
 
-use crate::g::{gref, G, GRUNNABLE, GWAITING};
+use crate::g::{gref, WaitReason, G, GRUNNABLE, GWAITING};
 use crate::lock::RawLock;
 use crate::os::{errno, nanotime};
 use crate::panic::throw;
@@ -487,7 +487,7 @@ pub(crate) fn wait(f: Fd, modes: &[(&PdMode, u64)], deadline: i64) -> Result<(),
             // runs out of work; a host thread has no M to do that.
             ensure_poller();
         }
-        let woken = park_until_unlock(&w, &pd.lock, until);
+        let woken = park_until_unlock(&w, &pd.lock, until, WaitReason::IOWait);
         WAITERS.fetch_sub(1, Ordering::SeqCst);
         let winner = w.winner.get();
         if modes.len() > 1 || !woken {

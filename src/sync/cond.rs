@@ -3,6 +3,7 @@
 //! Signal issued between the unlock and the park is not lost, and Signal
 //! wakes waiters in ticket order.
 
+use crate::g::WaitReason;
 use super::au32;
 use super::mutex::{gort_mutex, Mutex};
 use crate::ffi::{GORT_EINVAL, GORT_EPERM, GORT_OK};
@@ -106,7 +107,7 @@ pub extern "C" fn gort_cond_wait(c: *mut gort_cond, m: *mut gort_mutex) -> c_int
                 unsafe { &*l.tail() }.next.set(sgp);
             }
             l.set_tail(sgp);
-            park_until_unlock(&w, l.lock(), 0);
+            park_until_unlock(&w, l.lock(), 0, WaitReason::CondWait);
         }
         mx.lock();
         GORT_OK

@@ -9,6 +9,7 @@
 //! trying. The last waiter, or one that waited less than 1 ms, switches it
 //! back. Normal mode is much faster; starvation mode bounds tail latency.
 
+use crate::g::WaitReason;
 use super::{ai32, au32, can_spin, do_spin};
 use crate::ffi::{GORT_EAGAIN, GORT_EINVAL, GORT_EPERM, GORT_OK};
 use crate::os::nanotime;
@@ -113,7 +114,7 @@ impl<'a> Mutex<'a> {
                     if wait_start == 0 {
                         wait_start = nanotime();
                     }
-                    semacquire(self.sema, lifo);
+                    semacquire(self.sema, lifo, WaitReason::MutexLock);
                     starving = starving || nanotime() - wait_start > STARVATION_NS;
                     old = self.state.load(Ordering::Relaxed);
                     if old & STARVING != 0 {

@@ -1,6 +1,7 @@
 //! `gort_rwmutex`: Go's sync.RWMutex. Any number of readers or one writer;
 //! a waiting writer blocks new readers, so writers are not starved.
 
+use crate::g::WaitReason;
 use super::mutex::{gort_mutex, Mutex};
 use super::{ai32, au32};
 use crate::ffi::{GORT_EAGAIN, GORT_EINVAL, GORT_EPERM, GORT_OK};
@@ -63,7 +64,7 @@ pub extern "C" fn gort_rwmutex_rlock(rw: *mut gort_rwmutex) -> c_int {
         let r = unsafe { view(rw) };
         if r.reader_count.fetch_add(1, Ordering::Acquire) + 1 < 0 {
             // A writer is pending: wait for it.
-            semacquire(r.reader_sem, false);
+            semacquire(r.reader_sem, false, WaitReason::RWMutexRLock);
         }
         GORT_OK
     })
@@ -130,7 +131,7 @@ pub extern "C" fn gort_rwmutex_lock(rw: *mut gort_rwmutex) -> c_int {
         // Announce the writer to readers, then wait for active readers.
         let readers = r.reader_count.fetch_sub(MAX_READERS, Ordering::AcqRel);
         if readers != 0 && r.reader_wait.fetch_add(readers, Ordering::AcqRel) + readers != 0 {
-            semacquire(r.writer_sem, false);
+            semacquire(r.writer_sem, false, WaitReason::RWMutexLock);
         }
         GORT_OK
     })

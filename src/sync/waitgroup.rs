@@ -2,6 +2,7 @@
 //! (high half) and the number of waiters (low half), so Add and Wait agree
 //! without a lock; waiters sleep on the semaphore word.
 
+use crate::g::WaitReason;
 use super::{au32, au64};
 use crate::ffi::{GORT_EINVAL, GORT_OK};
 use crate::sema::{semacquire, semrelease};
@@ -91,7 +92,7 @@ pub extern "C" fn gort_waitgroup_wait(wg: *mut gort_waitgroup) -> c_int {
             }
             match state.compare_exchange_weak(old, old + 1, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
-                    semacquire(sema, false);
+                    semacquire(sema, false, WaitReason::WaitGroupWait);
                     return GORT_OK;
                 }
                 Err(x) => old = x,

@@ -2,6 +2,7 @@
 //! semaphore.Weighted), FIFO: a large request at the head of the queue is
 //! not overtaken by smaller ones behind it.
 
+use crate::g::WaitReason;
 use crate::ffi::{GORT_EAGAIN, GORT_EINVAL, GORT_OK};
 use crate::lock::RawLock;
 use crate::park::park_until_unlock;
@@ -88,7 +89,7 @@ fn acquire(s: *mut gort_sema, n: i64, block: bool) -> c_int {
     }
     q.set_tail(sgp);
     // The releaser deducts our units before waking us.
-    park_until_unlock(&w, q.lock(), 0);
+    park_until_unlock(&w, q.lock(), 0, WaitReason::Semacquire);
     GORT_OK
 }
 
@@ -107,7 +108,8 @@ pub extern "C" fn gort_sema_try_acquire(s: *mut gort_sema, n: i64) -> c_int {
 }
 
 /// Returns `n` units and wakes the waiters at the head of the queue whose
-/// requests now fit. Returns GORT_OK or GORT_EINVAL (NULL or n <= 0).
+/// requests now fit. Returns GORT_OK or GORT_EINVAL (NULL, n <= 0, or a
+/// count that would pass INT64_MAX; the count is then unchanged).
 #[no_mangle]
 pub extern "C" fn gort_sema_release(s: *mut gort_sema, n: i64) -> c_int {
     ffi_guard!("gort_sema_release", {
@@ -116,7 +118,12 @@ pub extern "C" fn gort_sema_release(s: *mut gort_sema, n: i64) -> c_int {
         }
         let q = Q { s };
         q.lock().lock();
-        q.set_count(q.count() + n);
+        // A count past i64::MAX would wrap negative and wedge the semaphore.
+        let Some(count) = q.count().checked_add(n) else {
+            q.lock().unlock();
+            return GORT_EINVAL;
+        };
+        q.set_count(count);
         let mut wake: *mut Sudog = std::ptr::null_mut();
         let mut wake_tail: *mut Sudog = std::ptr::null_mut();
         loop {
