@@ -18,7 +18,9 @@
  *    Each method runs 3 times ("every time"). Asserted: the child died of
  *    SIGABRT; stderr names the goroutine's exact goid and stack size (as
  *    the child printed them from gort_goid and gort_stats), the way it was
- *    detected, and GORT_STACKSIZE; the child's stats confirm the forced
+ *    detected, and GORT_STACKSIZE; the message is followed by the failing
+ *    goroutine's dump entry ("goroutine <goid> [running]:") and no other
+ *    (GORT_TRACEBACK=single); the child's stats confirm the forced
  *    guard method is the one in use.
  *  - A fault that is not a stack overflow (a write to address 16) on a
  *    goroutine takes the default action: the child dies of SIGSEGV and
@@ -231,6 +233,14 @@ static void expect_overflow(const char *what, const char *guard, const char *how
     CHECK(strstr(out, want) != NULL);
     CHECK(strstr(out, "raise GORT_STACKSIZE") != NULL);
     CHECK(strstr(out, "HOST-HANDLER") == NULL);
+    /* after the message, the failing goroutine (GORT_TRACEBACK=single:
+     * only that one) */
+    char head[64];
+    snprintf(head, sizeof head, "\ngoroutine %lld [running]:\n", id.goid);
+    if (!strstr(out, head) || strstr(out, "\ngoroutine 1 ["))
+        dump(what, guard, st);
+    CHECK(strstr(out, head) != NULL);
+    CHECK(strstr(out, "\ngoroutine 1 [") == NULL);
     /* the forced guard method is the one in use */
     if (!strcmp(guard, "mprotect")) {
         CHECK(id.mprotect > 0);

@@ -126,8 +126,9 @@ pub(crate) fn switch_from(mp: &'static M, gp: *mut G, target_sp: usize) -> &'sta
     // SAFETY: gp is the running goroutine of mp; its stack fields are stable.
     let g = unsafe { gref(gp) };
     if !canary_ok(g) {
-        let cur = crate::traceback::current_here();
-        crate::signal::report_overflow(g, 0, cur.as_ref());
+        // Not current_here: mp's curg is already the next goroutine.
+        let cur = crate::traceback::current_of(gp);
+        crate::signal::report_overflow(g, 0, Some(&cur));
     }
     // errno belongs to the goroutine: whatever runs next on this thread may
     // change it, and gp may resume on another thread.

@@ -474,8 +474,15 @@ pub(crate) fn current_here() -> Option<Current> {
     if gp.is_null() {
         return None;
     }
+    Some(current_of(gp))
+}
+
+/// `gp`, which runs this code although it may no longer be the M's curg
+/// (a switch in progress), as a dump's `Current` from the caller's frame.
+#[inline(always)]
+pub(crate) fn current_of(gp: *mut G) -> Current {
     let fp = if frame_pointers() { crate::arch::frame_pointer() } else { 0 };
-    Some(Current { gp, pc: None, fp, state: "running" })
+    Current { gp, pc: None, fp, state: "running" }
 }
 
 /// Prints what GORT_TRACEBACK asks for after a fatal error message on
