@@ -22,6 +22,10 @@
  *    gort_chan_recv_timeout(500 ms): GORT_ETIMEDOUT, exit 0 (library mode
  *    never reports).
  * Each "exit 0" case also checks that stderr has no "deadlock".
+ * Under qemu-user (GORT_TEST_EMULATOR set) the dead cases are skipped,
+ * saying so: the emulator runs threads of its own, which the check cannot
+ * tell from the host's, so it never reports there (by design: a missed
+ * report, never a false one). The live cases still run.
  */
 #define _GNU_SOURCE
 #include "check.h"
@@ -157,7 +161,10 @@ int main(int argc, char **argv) {
         return child(argv[2], argc, argv);
     static char out[1 << 16];
     const char *live[] = {"timer", "timeout", "io", "host", "lib"};
-    for (int i = 0; i < 2; i++) {
+    int emulated = getenv("GORT_TEST_EMULATOR") != NULL;
+    if (emulated)
+        printf("dead, dead1p: skipped under %s (its own threads veto the report)\n", getenv("GORT_TEST_EMULATOR"));
+    for (int i = 0; i < 2 && !emulated; i++) {
         char *args[] = {(char *)"case", (char *)(i ? "dead1p" : "dead"), NULL};
         char *envs[] = {(char *)(i ? "GORT_MAXPROCS=1" : "GORT_MAXPROCS=2"), NULL};
         int64_t t0 = check_now_ns();

@@ -13,7 +13,8 @@
 //! * no thread that gort did not start exists: any such thread (the host's
 //!   own, in a program that mixes pthreads with goroutines) might still
 //!   send on a channel or call `gort_go`, so its presence vetoes the
-//!   report, as Go's cgo callbacks do.
+//!   report, as Go's cgo callbacks do. (Under qemu-user the emulator's own
+//!   threads count too: no report there.)
 //!
 //! Library mode never reports: the host's threads may do anything later.
 
@@ -41,12 +42,14 @@ fn quiet(s: &Sched) -> bool {
         && !crate::netpoll::any_waiters()
 }
 
-/// Threads in this process (/proc/self/stat, field 20), or None.
+/// Threads in this process: the entries of /proc/self/task, or None.
+/// (Not /proc/self/stat's thread count: qemu-user fakes that file and
+/// reports 0 there, which would hide the host's threads. Under qemu the
+/// task list also holds the emulator's own threads, so the check never
+/// reports there: a missed report, never a false one.)
 fn process_threads() -> Option<i64> {
-    let s = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name (field 2) may hold spaces: count from its ')'.
-    let rest = &s[s.rfind(')')? + 1..];
-    rest.split_whitespace().nth(17)?.parse().ok()
+    let n = std::fs::read_dir("/proc/self/task").ok()?.count() as i64;
+    (n > 0).then_some(n)
 }
 
 /// Counts parked goroutines, or None if one can still run or wake.

@@ -161,10 +161,14 @@ pub(crate) struct G {
     pub gopc: AtomicUsize,
     /// The start function, for `created by` and the gdb extension.
     pub startpc: AtomicUsize,
-    /// Frame pointer of the `gort_entersyscall` caller: the dump walks a
-    /// goroutine in a blocking call from there (its frames above the call
-    /// stay put until `gort_exitsyscall`). 0 outside a syscall.
+    /// Where a goroutine in a blocking call is, for the dump: the frame
+    /// record of the function that called `gort_entersyscall` and the pc
+    /// of that call (those frames stay put until `gort_exitsyscall`; the
+    /// frame of gort_entersyscall itself is gone, reused by the blocking
+    /// call). syscallpc is 0 when syscallfp is the record of a gort I/O
+    /// call that blocks inside itself (`syscall::blocking`).
     pub syscallfp: AtomicUsize,
+    pub syscallpc: AtomicUsize,
     /// `gort_setname`, NUL-terminated; written only by the G itself.
     pub name: [AtomicU8; NAME_MAX + 1],
 }

@@ -243,6 +243,7 @@ impl StackAlloc {
                 gopc: AtomicUsize::new(0),
                 startpc: AtomicUsize::new(0),
                 syscallfp: AtomicUsize::new(0),
+                syscallpc: AtomicUsize::new(0),
                 name: std::array::from_fn(|_| AtomicU8::new(0)),
             });
         }

@@ -444,9 +444,11 @@ pub extern "C" fn gort_entersyscall() -> c_int {
             return GORT_EPERM;
         }
         if crate::traceback::frame_pointers() {
-            // The caller's frames stay put until gort_exitsyscall: the dump
-            // walks them from here.
-            g.syscallfp.store(crate::arch::frame_pointer(), Ordering::Relaxed);
+            let fp = crate::arch::frame_pointer();
+            // SAFETY: fp is this function's own frame record (frame pointers checked at init): the caller's record and the return address.
+            let (caller_fp, ret) = unsafe { (*(fp as *const usize), *((fp + 8) as *const usize)) };
+            g.syscallfp.store(caller_fp, Ordering::Relaxed);
+            g.syscallpc.store(ret, Ordering::Relaxed);
         }
         g.insyscall.store(true, Ordering::Relaxed);
         GORT_OK
@@ -502,6 +504,7 @@ pub(crate) fn blocking<R>(f: impl FnOnce() -> R) -> R {
             if !g.insyscall.load(Ordering::Relaxed) {
                 let fp = if crate::traceback::frame_pointers() { crate::arch::frame_pointer() } else { 0 };
                 g.syscallfp.store(fp, Ordering::Relaxed);
+                g.syscallpc.store(0, Ordering::Relaxed);
                 g.insyscall.store(true, Ordering::Relaxed);
                 let r = f();
                 g.insyscall.store(false, Ordering::Relaxed);

@@ -297,8 +297,10 @@ impl Dumper {
         let hi = g.stack_hi;
         if status == GRUNNING {
             let fp = g.syscallfp.load(Ordering::Relaxed);
+            let pc = g.syscallpc.load(Ordering::Relaxed);
             if g.insyscall.load(Ordering::Relaxed) && fp != 0 {
-                let (n, elided) = walk(None, fp, lo, hi, &mut pcs);
+                // pc is a return address: name the call, as walk does.
+                let (n, elided) = walk((pc != 0).then(|| pc - 1), fp, lo, hi, &mut pcs);
                 self.frames(&pcs[..n], elided);
             } else {
                 self.out.str("\tgoroutine running on other thread; stack unavailable\n");
