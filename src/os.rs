@@ -104,9 +104,20 @@ pub(crate) fn map_count() -> usize {
     std::fs::read("/proc/self/maps").map(|b| b.iter().filter(|&&c| c == b'\n').count()).unwrap_or(0)
 }
 
+/// Runs `f` and puts errno back as it was: the runtime's own system calls
+/// on a goroutine's behalf (a contended lock's futex, a poller wakeup) must
+/// not change the errno the goroutine sees (see switch.rs). Slow paths only.
+pub(crate) fn keep_errno<R>(f: impl FnOnce() -> R) -> R {
+    let saved = errno();
+    let r = f();
+    // SAFETY: __errno_location returns the calling thread's errno slot.
+    unsafe { *libc::__errno_location() = saved };
+    r
+}
+
 fn futex(word: &AtomicU32, op: i32, val: u32, ts: *const libc::timespec) -> i64 {
     // SAFETY: word is a live, aligned u32 for the duration of the call; ts is null or valid.
-    unsafe {
+    keep_errno(|| unsafe {
         libc::syscall(
             libc::SYS_futex,
             word.as_ptr(),
@@ -116,7 +127,7 @@ fn futex(word: &AtomicU32, op: i32, val: u32, ts: *const libc::timespec) -> i64 
             std::ptr::null::<u32>(),
             0u32,
         )
-    }
+    })
 }
 
 /// Sleeps while `*word == val`, up to `ns` nanoseconds when `ns >= 0`.

@@ -90,6 +90,10 @@ pub(crate) fn wakeup() {
     if WAKE_SIG.swap(1, Ordering::AcqRel) != 0 {
         return;
     }
+    crate::os::keep_errno(wakeup_write)
+}
+
+fn wakeup_write() {
     let one: u64 = 1;
     loop {
         // SAFETY: writes 8 bytes from a local to our eventfd.
