@@ -120,4 +120,14 @@ gort_frame_pointer:
         ret
         .cfi_endproc
         .size   gort_frame_pointer, .-gort_frame_pointer
+
+/*
+ * gdb auto-load: asks gdb to load the goroutine extension
+ * (scripts/gdb/gort-gdb.py, installed as share/gort/gort-gdb.py), which it
+ * looks for in the current directory and the source path (`directory`),
+ * subject to `set auto-load safe-path`. Not loaded into memory.
+ */
+        .section .debug_gdb_scripts,"MS",@progbits,1
+        .byte   1               /* SECTION_SCRIPT_ID_PYTHON_FILE */
+        .asciz  "gort-gdb.py"
         .section .note.GNU-stack,"",@progbits

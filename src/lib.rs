@@ -53,6 +53,7 @@ mod arch;
 pub mod boot;
 pub mod chan;
 mod deadlock;
+mod debuginfo;
 mod env;
 pub mod fd;
 mod g;

@@ -119,7 +119,22 @@ pub(crate) fn stackinit(stack_size: usize, pref: GuardPref) -> &'static StackAll
         counts: std::array::from_fn(|_| AtomicI64::new(0)),
     };
     let _ = STACKS.set(sa);
-    stacks()
+    let sa = stacks();
+    // For debuggers (src/debuginfo.rs, scripts/gdb/gort-gdb.py): where the
+    // slabs are, so every G can be found from outside the process. The
+    // offsets are taken here because the fields are private to this module.
+    crate::debuginfo::publish_stacks(
+        sa as *const StackAlloc as usize,
+        crate::debuginfo::StacksLayout {
+            unit: std::mem::offset_of!(StackAlloc, unit),
+            nslabs: std::mem::offset_of!(StackAlloc, nslabs),
+            slabs: std::mem::offset_of!(StackAlloc, slabs),
+            slab_size: std::mem::size_of::<Slab>(),
+            slab_base: std::mem::offset_of!(Slab, base),
+            slab_len: std::mem::offset_of!(Slab, len),
+        },
+    );
+    sa
 }
 
 /// A fresh private anonymous MAP_NORESERVE mapping of `len` bytes (near
