@@ -59,6 +59,41 @@
         }                                                                        \
     } while (0)
 
+/* The sanitizer this test program was built with (c-tests/CMakeLists.txt,
+ * -DGORT_TEST_SANITIZER=address|thread), or NULL. A test skips, saying so,
+ * the parts a sanitizer's runtime makes impossible: RLIMIT_AS (ASan and
+ * TSan reserve terabytes of shadow address space), goroutine stack
+ * overflows into guard pages (instrumented frames are larger and the
+ * sanitizer's own SEGV handling gets in the way), a million goroutines
+ * (TSan gives each goroutine a fiber, and its fibers count as threads). */
+static inline const char *check_sanitizer(void) {
+#ifdef GORT_TEST_SANITIZER
+    return GORT_TEST_SANITIZER;
+#else
+    return NULL;
+#endif
+}
+
+/* Exits 77 (skipped) with a message when built with -fsanitize=thread:
+ * for tests that keep more goroutines alive than TSan's 8128 threads
+ * (each goroutine is a TSan fiber, and fibers count as threads). */
+#define CHECK_SKIP_UNDER_TSAN(why)                                               \
+    do {                                                                         \
+        if (check_sanitizer() && !strcmp(check_sanitizer(), "thread")) {         \
+            printf("skipped: built with -fsanitize=thread (%s)\n", why);         \
+            return 77;                                                           \
+        }                                                                        \
+    } while (0)
+
+/* Exits 77 (skipped) with a message when built with a sanitizer. */
+#define CHECK_SKIP_UNDER_SANITIZER(why)                                          \
+    do {                                                                         \
+        if (check_sanitizer()) {                                                 \
+            printf("skipped: built with -fsanitize=%s (%s)\n", check_sanitizer(), why); \
+            return 77;                                                           \
+        }                                                                        \
+    } while (0)
+
 static inline long check_gettid(void) { return (long)syscall(SYS_gettid); }
 
 static inline int64_t check_now_ns(void) {
@@ -93,13 +128,23 @@ static inline int check_run_self(char *const args[], char *const env_add[], char
         close(pfd[1]);
         for (int i = 0; env_add && env_add[i]; i++)
             putenv(env_add[i]);
+        /* Under valgrind (scripts/test.sh's valgrind leg sets
+         * GORT_TEST_VALGRIND) /proc/self/exe is valgrind's own tool; its
+         * readlink is faked to name the program, which --trace-children
+         * then runs under valgrind too. */
+        static char self[4096] = "/proc/self/exe";
+        if (getenv("GORT_TEST_VALGRIND")) {
+            ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+            if (k > 0)
+                self[k] = 0;
+        }
         char *argv[16];
         int n = 0;
-        argv[n++] = (char *)"/proc/self/exe";
+        argv[n++] = self;
         for (int i = 0; args && args[i] && n < 15; i++)
             argv[n++] = args[i];
         argv[n] = NULL;
-        execv("/proc/self/exe", argv);
+        execv(self, argv);
         _exit(127);
     }
     close(pfd[1]);

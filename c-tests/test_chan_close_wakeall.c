@@ -199,6 +199,7 @@ static void child_main(void *arg) {
 }
 
 int main(int argc, char **argv) {
+    CHECK_SKIP_UNDER_TSAN("10,000 goroutines parked at once");
     if (argc > 2 && !strcmp(argv[1], "child")) {
         signal(SIGALRM, on_alarm);
         alarm(CAP_S);

@@ -277,7 +277,15 @@ static void main_g(void *arg) {
     CHECK_EQ(gort_setname(NULL), GORT_OK);
     printf("names: set, cut to 31 bytes, cleared\n");
 
-    /* SIGQUIT and GORT_TRACEBACK in children */
+    /* SIGQUIT and GORT_TRACEBACK in children. ThreadSanitizer defers an
+     * asynchronous signal until the thread it landed on enters an
+     * intercepted libc call, and gort's idle threads wait in raw futex
+     * calls: the dump may never come, so those runs are skipped there. */
+    if (check_sanitizer() && !strcmp(check_sanitizer(), "thread")) {
+        printf("SIGQUIT: skipped under ThreadSanitizer (it defers asynchronous signals)\n");
+        printf("test_dump: ok\n");
+        return;
+    }
     static char out[1 << 18];
     struct {
         const char *env, *mode;

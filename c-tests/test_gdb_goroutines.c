@@ -319,7 +319,9 @@ int main(int argc, char **argv) {
     char *bt6 = section(out, "bt6");
     if (strstr(bt6, "goroutine 6 is running on thread ") != NULL) {
         printf("NOTE: goroutine 6 was running: its runnable backtrace is not checked\n");
-        CHECK(count_lines(section(out, "info"), SPIN_RUNNING, 1) == 1);
+        char *info = section(out, "info");
+        CHECK(count_lines(info, SPIN_RUNNING, 1) == 1);
+        free(info);
     } else {
         check_clean("goroutine 6 bt", bt6);
         int yield = find_frame(bt6, "gort_yield");
@@ -340,6 +342,10 @@ int main(int argc, char **argv) {
     CHECK_EQ(find_frame(bt, "gdbt_ready"), 0);
     CHECK(find_frame(bt, "child_main") > 0);
 
+    free(bt2);
+    free(bt6);
+    free(bt7);
+    free(bt);
     printf("PASS: info goroutines and goroutine N bt\n");
     return 0;
 }

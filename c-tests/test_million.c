@@ -117,6 +117,7 @@ static void main_g(void *arg) {
 }
 
 int main(int argc, char **argv) {
+    CHECK_SKIP_UNDER_SANITIZER("a million goroutines: one TSan fiber, ASan root region and shadow each");
     setenv("GORT_MAXPROCS", "2", 1);
     return check_run_main(argc, argv, main_g);
 }

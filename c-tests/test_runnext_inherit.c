@@ -87,6 +87,8 @@ static void main_g(void *arg) {
 }
 
 int main(int argc, char **argv) {
+    /* Needs MIN_HANDOFFS hand-offs within one 10 ms time slice. */
+    CHECK_SKIP_UNDER_TSAN("too slow for the hand-offs one time slice must hold");
     setenv("GORT_MAXPROCS", "1", 1);
     return check_run_main(argc, argv, main_g);
 }

@@ -347,7 +347,10 @@ static void after_func_checks(void) {
 
 /* ----------------------------------------------------------- many timers */
 
-enum { NTIMERS = 10000 };
+/* Each firing starts a goroutine, and they may all be alive at once: under
+ * ThreadSanitizer (8128 live threads, goroutines included) 4,000 timers. */
+enum { NTIMERS = 10000, NTIMERS_TSAN = 4000 };
+static int ntimers = NTIMERS;
 static struct rec many[NTIMERS];
 static gort_timer *many_t[NTIMERS];
 static atomic_int many_fired;
@@ -362,22 +365,24 @@ static void many_fn(void *arg) {
 }
 
 static void many_timers(void) {
-    for (int i = 0; i < NTIMERS; i++) {
+    if (check_sanitizer() && !strcmp(check_sanitizer(), "thread"))
+        ntimers = NTIMERS_TSAN;
+    for (int i = 0; i < ntimers; i++) {
         int64_t ns = (int64_t)((i * 7919LL) % 50000) * 1000; /* 0 .. 50 ms, scattered */
         many[i].magic = 0x5EC;
         many[i].not_before = gort_nanotime() + ns;
         many_t[i] = gort_after_func(ns, many_fn, &many[i]);
         CHECK(many_t[i] != NULL);
     }
-    wait_count(&many_fired, NTIMERS, "10,000 timers");
+    wait_count(&many_fired, ntimers, "all timers");
     gort_sleep(20 * MS);
-    CHECK_EQ(atomic_load(&many_fired), NTIMERS);
-    for (int i = 0; i < NTIMERS; i++) {
+    CHECK_EQ(atomic_load(&many_fired), ntimers);
+    for (int i = 0; i < ntimers; i++) {
         CHECK_EQ(atomic_load(&many[i].runs), 1);
         CHECK_EQ(gort_timer_stop(many_t[i]), 0);
         CHECK_EQ(gort_timer_free(many_t[i]), GORT_OK);
     }
-    printf("10,000 timers: ok\n");
+    printf("%d timers: ok\n", ntimers);
 }
 
 static void main_g(void *arg) {

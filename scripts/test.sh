@@ -8,10 +8,16 @@
 #   3. host      CMake build + install into build/host/stage, examples, the
 #                c-tests project built against the installed package (ctest),
 #                a pkg-config consumer
-#   4. aarch64   the same, cross-compiled, tests run under qemu-aarch64
+#   4. sanitize  the c-tests project (shared flavour) against the host install,
+#                built with -fsanitize=address (build/asan) and -fsanitize=thread
+#                (build/tsan); a set of host tests under valgrind --error-exitcode=1
+#                (build/valgrind). gort itself is the same build: it finds the
+#                sanitizer or Valgrind at run time (src/sanitize.rs).
+#   5. aarch64   the same as 3, cross-compiled, tests run under qemu-aarch64
 #
 # Environment:
-#   GORT_SKIP_AARCH64=1   skip part 4 (quick local runs)
+#   GORT_SKIP_AARCH64=1   skip part 5 (quick local runs)
+#   GORT_SKIP_SANITIZERS=1  skip part 4 (quick local runs)
 #   GORT_CTEST_JOBS=N     run N tests at once (default 1: tests measure
 #                         parallelism and expect the machine's CPUs)
 #   GORT_CTEST_ARGS="..." extra ctest arguments (e.g. "-R boot -L static")
@@ -34,6 +40,7 @@ read -r -a ctest_extra <<<"${GORT_CTEST_ARGS:-}"
 export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}"
 aarch64_triple=aarch64-unknown-linux-gnu
 case "${GORT_SKIP_AARCH64:-0}" in 0 | "" | no | false) skip_aarch64=0 ;; *) skip_aarch64=1 ;; esac
+case "${GORT_SKIP_SANITIZERS:-0}" in 0 | "" | no | false) skip_sanitizers=0 ;; *) skip_sanitizers=1 ;; esac
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf 'test.sh: %s\n' "$*" >&2; exit 1; }
@@ -75,7 +82,9 @@ need gdb gdb
 need pkg-config pkg-config
 need curl curl # examples/http_hello is also tested against curl
 [ "$have_cxx_tests" = 0 ] || need c++ g++
-if grep -qs valgrind "$repo"/c-tests/CMakeLists.txt "$repo"/c-tests/test_*; then need valgrind valgrind; fi
+if [ "$skip_sanitizers" = 0 ] || grep -qs valgrind "$repo"/c-tests/CMakeLists.txt "$repo"/c-tests/test_*; then
+    need valgrind valgrind
+fi
 if [ "$skip_aarch64" = 0 ]; then
     need qemu-aarch64 qemu-user
     need aarch64-linux-gnu-gcc gcc-aarch64-linux-gnu
@@ -119,10 +128,11 @@ fresh_build_dir() { # <build dir> <source dir>
 }
 
 # ctest with the summary line kept: "<passed>/<total>".
-run_ctest() { # <name> <build dir>
-    local log="$logs/ctest-${1// /-}.log" rc=0
-    (cd "$2" && ctest --output-on-failure --no-tests=ignore -j "$ctest_jobs" \
-        "${ctest_extra[@]+"${ctest_extra[@]}"}") 2>&1 | tee "$log" || rc=$?
+run_ctest() { # <name> <build dir> [more ctest arguments]
+    local name="$1" log="$logs/ctest-${1// /-}.log" rc=0 dir="$2"
+    shift 2
+    (cd "$dir" && ctest --output-on-failure --no-tests=ignore -j "$ctest_jobs" \
+        "${ctest_extra[@]+"${ctest_extra[@]}"}" "$@") 2>&1 | tee "$log" || rc=$?
     local line total failed skipped
     line="$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)"
     if [ -n "$line" ]; then
@@ -133,7 +143,7 @@ run_ctest() { # <name> <build dir>
     fi
     # Skipped tests (exit 77) count as passed in ctest's summary line.
     skipped="$(grep -cE '^[[:space:]]*[0-9]+ - .*\(Skipped\)$' "$log" || true)"
-    counts+=("$1: $((total - failed - skipped)) passed, $failed failed, $skipped skipped (of $total)")
+    counts+=("$name: $((total - failed - skipped)) passed, $failed failed, $skipped skipped (of $total)")
     return "$rc"
 }
 
@@ -232,6 +242,61 @@ host_part() {
     c_tests_part host
 }
 
+# The c-tests project built with -fsanitize=<address|thread> against the host
+# install; only the shared flavour runs (the static one links the same code),
+# which keeps the slowed-down suite to a few minutes. Tests skip (77) what a
+# sanitizer makes impossible (check_sanitizer() in c-tests/check.h). Any
+# sanitizer report fails its test: ASan and TSan exit non-zero after one.
+sanitizer_part() { # <name> <sanitizer>
+    local name="$1" san="$2" dir="$build/$1" stage="$build/host/stage"
+    say "$name: c-tests built with -fsanitize=$san against $stage"
+    fresh_build_dir "$dir" "$repo/c-tests"
+    cmake -S "$repo/c-tests" -B "$dir" -DCMAKE_PREFIX_PATH="$stage" -DGORT_TEST_SANITIZER="$san"
+    cmake --build "$dir"
+    # Two at a time at least: the slowed-down tests mostly wait, and the
+    # leg then takes ~5 minutes instead of ~10 on two CPUs.
+    local jobs=$((ctest_jobs > 2 ? ctest_jobs : 2))
+    if [ "$san" = thread ]; then
+        TSAN_OPTIONS="suppressions=$stage/share/gort/tsan.supp ${TSAN_OPTIONS:-}" \
+            run_ctest "$name c-tests" "$dir" -L shared -j "$jobs"
+    else
+        run_ctest "$name c-tests" "$dir" -L shared -j "$jobs"
+    fi
+}
+
+# Tests run under valgrind (memcheck) with their re-executed children: small
+# ones that cover switching, migration, every primitive, timers and exits.
+valgrind_tests=(test_smoke_infra test_chan_fanin test_chan_close_wakeall test_select_same_chan
+    test_sync_api test_goexit test_errno test_migration test_timer_park_locks test_boot_lib)
+
+valgrind_part() {
+    local dir="$build/valgrind" stage="$build/host/stage" t rc=0 passed=0 failed=0
+    say "valgrind: ${valgrind_tests[*]}"
+    fresh_build_dir "$dir" "$repo/c-tests"
+    cmake -S "$repo/c-tests" -B "$dir" -DCMAKE_PREFIX_PATH="$stage"
+    cmake --build "$dir" --target "${valgrind_tests[@]/%/_shared}"
+    for t in "${valgrind_tests[@]}"; do
+        say "valgrind $t"
+        if (cd "$dir" && GORT_TEST_VALGRIND=1 valgrind --error-exitcode=1 --trace-children=yes \
+            --suppressions="$repo/scripts/valgrind.supp" "./${t}_shared") 2>&1 |
+            tee "$logs/valgrind-$t.log"; then
+            passed=$((passed + 1))
+        else
+            failed=$((failed + 1)) rc=1
+        fi
+    done
+    counts+=("valgrind: $passed passed, $failed failed (of ${#valgrind_tests[@]})")
+    return "$rc"
+}
+
+sanitizers_part() {
+    local rc=0
+    sanitizer_part asan address || rc=1
+    sanitizer_part tsan thread || rc=1
+    valgrind_part || rc=1
+    return "$rc"
+}
+
 aarch64_part() {
     local toolchain=-DCMAKE_TOOLCHAIN_FILE="$repo/scripts/aarch64-linux-gnu.cmake"
     gort_part aarch64 "$toolchain" -DGORT_RUST_TARGET="$aarch64_triple"
@@ -241,6 +306,9 @@ aarch64_part() {
 total_start=$SECONDS
 part cargo cargo_part
 part host host_part
+if [ "$skip_sanitizers" = 0 ]; then
+    part sanitize sanitizers_part
+fi
 if [ "$skip_aarch64" = 0 ]; then
     part aarch64 aarch64_part
 fi
@@ -260,6 +328,7 @@ if [ "${aarch64_unavailable:-0}" = 1 ]; then
 elif [ "$skip_aarch64" = 1 ]; then
     printf '  aarch64  skipped (GORT_SKIP_AARCH64=1)\n'
 fi
+[ "$skip_sanitizers" = 0 ] || printf '  sanitize skipped (GORT_SKIP_SANITIZERS=1)\n'
 printf '  total %ss; logs in %s\n' "$((SECONDS - total_start))" "$logs"
 if [ "$status" = 0 ]; then echo "ALL TESTS PASSED"; else echo "SOME TESTS FAILED"; fi
 exit "$status"

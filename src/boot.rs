@@ -104,6 +104,7 @@ fn osinit() -> u32 {
 
 /// Go's schedinit: stacks, signals, m0, and procresize(procs).
 fn schedinit(cfg: &Config, ncpu: u32, mode: Mode) -> Result<(), Error> {
+    crate::sanitize::init();
     let sa = crate::stack::stackinit(cfg.stack_size, cfg.guard);
     crate::traceback::set_level(cfg.traceback);
     crate::traceback::probe_frame_pointers();

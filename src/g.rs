@@ -171,6 +171,8 @@ pub(crate) struct G {
     pub syscallpc: AtomicUsize,
     /// `gort_setname`, NUL-terminated; written only by the G itself.
     pub name: [AtomicU8; NAME_MAX + 1],
+    /// What sanitizers need per goroutine (`sanitize.rs`).
+    pub san: crate::sanitize::GSan,
 }
 
 // SAFETY: a G is handed between threads only through the run queues and

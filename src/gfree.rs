@@ -71,6 +71,7 @@ fn pop_batch(out: &mut [*mut G; BATCH]) -> usize {
 
 /// Go's gfput: put gp on pp's free list. Executed only by the owner P.
 pub(crate) fn gfput(pp: &P, gp: *mut G) {
+    crate::sanitize::gfput(gp);
     // SAFETY: the array belongs to pp, whose owner is the caller.
     let arr = unsafe { &mut *pp.gfree.get() };
     let mut n = pp.gfree_n.get() as usize;

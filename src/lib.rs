@@ -67,6 +67,7 @@ mod p;
 mod panic;
 mod park;
 pub mod proc;
+mod sanitize;
 mod sched;
 pub mod select;
 mod sema;

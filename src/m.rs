@@ -63,6 +63,8 @@ pub(crate) struct M {
     /// goroutine keeps its own errno across switches (see `switch_from`),
     /// and the address is fixed per thread, so it is looked up once.
     errno_loc: Cell<*mut c_int>,
+    /// What sanitizers need per M (`sanitize.rs`): its g0's stack and fiber.
+    pub san: crate::sanitize::MSan,
 }
 
 // SAFETY: an M's Cell fields are touched only by its own thread; fields
@@ -89,6 +91,7 @@ impl M {
             fastrand: Cell::new(0x9E37_79B9_7F4A_7C15 ^ (id as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9)),
             tid: Cell::new(0),
             errno_loc: Cell::new(std::ptr::null_mut()),
+            san: crate::sanitize::MSan::new(),
         }
     }
 
@@ -253,4 +256,5 @@ pub(crate) fn minit(mp: &'static M) {
     // SAFETY: __errno_location has no preconditions; it returns this thread's errno.
     mp.errno_loc.set(unsafe { libc::__errno_location() });
     crate::signal::minit();
+    crate::sanitize::minit(mp, M_STACK);
 }

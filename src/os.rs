@@ -275,11 +275,13 @@ pub(crate) fn newosproc(
     start: extern "C" fn(*mut c_void) -> *mut c_void,
     arg: *mut c_void,
 ) -> Result<(), i32> {
+    let stack_size = crate::sanitize::thread_stack_size(stack_size);
     // SAFETY: attr is initialised by pthread_attr_init before any other use and destroyed once; pthread_create copies what it needs from it; a stack from thread_stack is ours for the thread's (endless) life.
     unsafe {
         let mut attr: libc::pthread_attr_t = std::mem::zeroed();
         libc::pthread_attr_init(&mut attr);
-        match crate::stack::thread_stack(stack_size) {
+        let slot = if crate::sanitize::glibc_thread_stacks() { None } else { crate::stack::thread_stack(stack_size) };
+        match slot {
             Some((lo, size)) => libc::pthread_attr_setstack(&mut attr, lo, size),
             None => libc::pthread_attr_setstacksize(&mut attr, stack_size),
         };

@@ -320,7 +320,14 @@ pub extern "C" fn gort_select(cases: *mut gort_select_case, n: usize, timeout_ns
                 return GORT_EINVAL;
             }
         }
+        // TSan: every case's channel is released, the chosen one acquired
+        // (the edges of the channel operation the select performs).
+        crate::sanitize::tsan_release_each(cs.iter().map(|c| c.chan));
         // SAFETY: validated above.
-        unsafe { selectgo(cs, timeout_ns) }
+        let r = unsafe { selectgo(cs, timeout_ns) };
+        if r >= 0 {
+            crate::sanitize::tsan_acquire(cs[r as usize].chan);
+        }
+        r
     })
 }

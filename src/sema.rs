@@ -123,6 +123,12 @@ impl SemaRoot {
 /// Go's semacquire1: waits until *addr > 0, then decrements it. `lifo`
 /// queues at the front (a waiter that was woken and lost the race again).
 pub(crate) fn semacquire(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
+    semacquire1(addr, lifo, reason);
+    // TSan: the release that let us through happens before what follows.
+    crate::sanitize::tsan_acquire(addr);
+}
+
+fn semacquire1(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
     if cansemacquire(addr) {
         return;
     }
@@ -153,6 +159,7 @@ pub(crate) fn semacquire(addr: &AtomicU32, lifo: bool, reason: WaitReason) {
 /// `handoff`, the unit goes straight to the waiter, which then runs next on
 /// this P (Go's starvation-mode hand-off).
 pub(crate) fn semrelease(addr: &AtomicU32, handoff: bool) {
+    crate::sanitize::tsan_release(addr);
     addr.fetch_add(1, Ordering::SeqCst);
     let root = semroot(addr);
     if root.nwait.load(Ordering::SeqCst) == 0 {

@@ -149,6 +149,7 @@ fn spawnyield(mp: &'static M, gp: *mut G) {
 
 /// Go's newproc1: readies a dead or fresh G to run fnc(arg).
 fn newproc1(gp: *mut G, fnc: GoFn, arg: *mut c_void, goid: i64, main: bool, parent: i64, gopc: usize) {
+    crate::sanitize::newg(gp, goid);
     // SAFETY: gp is GIDLE or GDEAD and owned by the caller.
     let g = unsafe { gref(gp) };
     g.goid.set(goid);

@@ -260,6 +260,7 @@ impl StackAlloc {
                 syscallfp: AtomicUsize::new(0),
                 syscallpc: AtomicUsize::new(0),
                 name: std::array::from_fn(|_| AtomicU8::new(0)),
+                san: crate::sanitize::GSan::new(),
             });
         }
         if guard == Guard::Canary {

@@ -123,6 +123,24 @@ pub(crate) fn execute(mp: &'static M, pp: &P, gp: *mut G, inherit: bool) {
 /// g0. Returns, when gp is resumed, the M it now runs on.
 #[inline(never)]
 pub(crate) fn switch_from(mp: &'static M, gp: *mut G, target_sp: usize) -> &'static M {
+    // One test of a flag fixed at init; the instrumented copy is out of line.
+    if crate::sanitize::switch_hooks() {
+        return switch_from_sanitized(mp, gp, target_sp);
+    }
+    switch_from_impl::<false>(mp, gp, target_sp)
+}
+
+/// switch_from when ASan or TSan must see the switch (`sanitize.rs`). Every
+/// switch of the process goes through it (the flag never changes), so each
+/// goroutine resumes in the copy it left from.
+#[cold]
+#[inline(never)]
+fn switch_from_sanitized(mp: &'static M, gp: *mut G, target_sp: usize) -> &'static M {
+    switch_from_impl::<true>(mp, gp, target_sp)
+}
+
+#[inline(always)]
+fn switch_from_impl<const SANITIZE: bool>(mp: &'static M, gp: *mut G, target_sp: usize) -> &'static M {
     // SAFETY: gp is the running goroutine of mp; its stack fields are stable.
     let g = unsafe { gref(gp) };
     if !canary_ok(g) {
@@ -133,10 +151,14 @@ pub(crate) fn switch_from(mp: &'static M, gp: *mut G, target_sp: usize) -> &'sta
     // errno belongs to the goroutine: whatever runs next on this thread may
     // change it, and gp may resume on another thread.
     g.errno.set(mp.errno());
+    let fake_stack = if SANITIZE { crate::sanitize::switch_start(mp, gp) } else { std::ptr::null_mut() };
     // SAFETY: target_sp was saved by gort_swap or built by init_frame, and the caller owns that context; gp's sched_sp slot lives in gp's descriptor.
     let newm = unsafe { arch::swap(g.sched_sp.as_ptr(), target_sp, mp as *const M as *mut M) };
     // SAFETY: gort_swap hands over the M of the thread that resumed us.
     let mp = unsafe { mref(newm) };
+    if SANITIZE {
+        crate::sanitize::switch_finish(fake_stack);
+    }
     run_post(mp);
     // The previous goroutine's locks are released now: a safe point for
     // timers (see runqget_sched).
@@ -150,13 +172,17 @@ pub(crate) fn switch_from(mp: &'static M, gp: *mut G, target_sp: usize) -> &'sta
 /// current on mp. Returns when some goroutine switches back to this g0.
 #[inline(always)]
 pub(crate) fn gogo(mp: &'static M, gp: *mut G) {
+    crate::sanitize::gogo_start(mp, gp);
     // SAFETY: gp is owned (taken from a queue) and g0_sp lives in mp, which outlives the switch; g0 always resumes on its own thread.
     unsafe { arch::swap(mp.g0_sp.as_ptr(), gref(gp).sched_sp.get(), mp as *const M as *mut M) };
+    crate::sanitize::gogo_finish(mp);
 }
 
 /// First code of every goroutine, called by gort_gostart: finishes the
 /// switch that started it.
 pub(crate) unsafe extern "C" fn goentry(mp: *mut M, gp: *mut G) {
+    // Before anything else runs on this stack (timer callbacks may be C).
+    crate::sanitize::goentry(gp);
     // SAFETY: gort_swap handed over the M of this thread.
     let mp = unsafe { mref(mp) };
     run_post(mp);

@@ -171,6 +171,9 @@ pub(crate) fn addtimer(t: &Timer, when: i64) {
     }
     // SAFETY: Ps are leaked.
     let timers = &unsafe { &*pp }.timers;
+    // TSan: what the arming goroutine did happens before the callback (Go's
+    // racerelease in modtimer).
+    crate::sanitize::tsan_release(t);
     timers.lock.lock();
     t.pp.store(pp, Ordering::Relaxed);
     t.status.store(WAITING, Ordering::Release);
@@ -189,7 +192,12 @@ pub(crate) fn addtimer(t: &Timer, when: i64) {
 pub(crate) fn deltimer(t: &Timer) -> bool {
     loop {
         match t.status.load(Ordering::Acquire) {
-            IDLE => return false,
+            IDLE => {
+                // TSan: a callback that ran (and that we may have waited
+                // for) happens before our return.
+                crate::sanitize::tsan_acquire(t);
+                return false;
+            }
             WAITING => {
                 let pp = t.pp.load(Ordering::Relaxed);
                 // SAFETY: Ps are leaked.
@@ -231,8 +239,12 @@ pub(crate) fn checktimers(pp: &P, now: i64) -> bool {
         t.status.store(RUNNING, Ordering::Relaxed);
         timers.update_timer0();
         timers.lock.unlock();
+        crate::sanitize::tsan_acquire(tp);
         // SAFETY: the owner armed t with this callback and keeps t alive while it is not IDLE.
-        if unsafe { (t.f)(tp) } {
+        let done = unsafe { (t.f)(tp) };
+        // TSan: the callback happens before a deltimer that waited for it.
+        crate::sanitize::tsan_release(tp);
+        if done {
             let _ = t.status.compare_exchange(RUNNING, IDLE, Ordering::Release, Ordering::Relaxed);
         }
         ran = true;

@@ -109,6 +109,8 @@ pub extern "C" fn gort_cond_wait(c: *mut gort_cond, m: *mut gort_mutex) -> c_int
             l.set_tail(sgp);
             park_until_unlock(&w, l.lock(), 0, WaitReason::CondWait);
         }
+        // TSan: the Signal or Broadcast that let us go happens before this.
+        crate::sanitize::tsan_acquire(c);
         mx.lock();
         GORT_OK
     })
@@ -122,6 +124,7 @@ pub extern "C" fn gort_cond_signal(c: *mut gort_cond) -> c_int {
         if c.is_null() {
             return GORT_EINVAL;
         }
+        crate::sanitize::tsan_release(c);
         // SAFETY: the caller passes a live cond.
         let (wait, notify) = unsafe { (au32(&(*c).wait), au32(&(*c).notify)) };
         if wait.load(Ordering::Acquire) == notify.load(Ordering::Acquire) {
@@ -174,6 +177,7 @@ pub extern "C" fn gort_cond_broadcast(c: *mut gort_cond) -> c_int {
         if c.is_null() {
             return GORT_EINVAL;
         }
+        crate::sanitize::tsan_release(c);
         // SAFETY: the caller passes a live cond.
         let (wait, notify) = unsafe { (au32(&(*c).wait), au32(&(*c).notify)) };
         if wait.load(Ordering::Acquire) == notify.load(Ordering::Acquire) {

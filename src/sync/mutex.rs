@@ -52,10 +52,11 @@ impl<'a> Mutex<'a> {
     }
 
     pub(crate) fn lock(&self) {
-        if self.state.compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-            return;
+        if self.state.compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            self.lock_slow();
         }
-        self.lock_slow();
+        // TSan: the previous unlock happens before this lock.
+        crate::sanitize::tsan_acquire(self.state);
     }
 
     pub(crate) fn try_lock(&self) -> bool {
@@ -63,7 +64,11 @@ impl<'a> Mutex<'a> {
         if old & (LOCKED | STARVING) != 0 {
             return false;
         }
-        self.state.compare_exchange(old, old | LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok()
+        let ok = self.state.compare_exchange(old, old | LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok();
+        if ok {
+            crate::sanitize::tsan_acquire(self.state);
+        }
+        ok
     }
 
     #[cold]
@@ -138,6 +143,7 @@ impl<'a> Mutex<'a> {
 
     /// Returns false when the mutex was not locked.
     pub(crate) fn unlock(&self) -> bool {
+        crate::sanitize::tsan_release(self.state);
         let new = self.state.fetch_sub(LOCKED, Ordering::Release) - LOCKED;
         if new != 0 {
             return self.unlock_slow(new);
@@ -190,6 +196,7 @@ pub extern "C" fn gort_mutex_lock(m: *mut gort_mutex) -> c_int {
         // stack because lock_slow takes it by reference).
         // SAFETY: the caller passes a live mutex; state is only used atomically.
         if unsafe { ai32(&(*m).state) }.compare_exchange(0, LOCKED, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+            crate::sanitize::tsan_acquire(m);
             return GORT_OK;
         }
         mutex_lock_slow(m)
@@ -205,6 +212,7 @@ pub extern "C" fn gort_mutex_lock(m: *mut gort_mutex) -> c_int {
 fn mutex_lock_slow(m: *mut gort_mutex) -> c_int {
     // SAFETY: gort_mutex_lock checked m is non-null; the caller passes a live mutex.
     unsafe { Mutex::from_c(m) }.lock_slow();
+    crate::sanitize::tsan_acquire(m);
     std::hint::black_box(GORT_OK)
 }
 

@@ -36,6 +36,8 @@ pub extern "C" fn gort_once_do(
         // SAFETY: the caller passes a live once.
         let done = unsafe { au32(&(*o).done) };
         if done.load(Ordering::Acquire) != 0 {
+            // TSan: the call of f happens before every return from once_do.
+            crate::sanitize::tsan_acquire(o);
             return GORT_OK;
         }
         // SAFETY: as above.
@@ -44,6 +46,7 @@ pub extern "C" fn gort_once_do(
         if done.load(Ordering::Relaxed) == 0 {
             // SAFETY: the user's function with the user's argument.
             unsafe { f(arg) };
+            crate::sanitize::tsan_release(o);
             done.store(1, Ordering::Release);
         }
         m.unlock();

@@ -66,6 +66,8 @@ pub extern "C" fn gort_rwmutex_rlock(rw: *mut gort_rwmutex) -> c_int {
             // A writer is pending: wait for it.
             semacquire(r.reader_sem, false, WaitReason::RWMutexRLock);
         }
+        // TSan, as Go's RWMutex: a writer's Unlock happens before RLock.
+        crate::sanitize::tsan_acquire(r.reader_sem);
         GORT_OK
     })
 }
@@ -86,7 +88,10 @@ pub extern "C" fn gort_rwmutex_tryrlock(rw: *mut gort_rwmutex) -> c_int {
                 return GORT_EAGAIN;
             }
             match r.reader_count.compare_exchange(c, c + 1, Ordering::Acquire, Ordering::Relaxed) {
-                Ok(_) => return GORT_OK,
+                Ok(_) => {
+                    crate::sanitize::tsan_acquire(r.reader_sem);
+                    return GORT_OK;
+                }
                 Err(x) => c = x,
             }
         }
@@ -103,6 +108,8 @@ pub extern "C" fn gort_rwmutex_runlock(rw: *mut gort_rwmutex) -> c_int {
         }
         // SAFETY: the caller passes a live rwmutex.
         let r = unsafe { view(rw) };
+        // TSan: every RUnlock happens before the next Lock (Go's ReleaseMerge).
+        crate::sanitize::tsan_release(r.writer_sem);
         let c = r.reader_count.fetch_sub(1, Ordering::Release) - 1;
         if c < 0 {
             if c + 1 == 0 || c + 1 == -MAX_READERS {
@@ -133,6 +140,8 @@ pub extern "C" fn gort_rwmutex_lock(rw: *mut gort_rwmutex) -> c_int {
         if readers != 0 && r.reader_wait.fetch_add(readers, Ordering::AcqRel) + readers != 0 {
             semacquire(r.writer_sem, false, WaitReason::RWMutexLock);
         }
+        crate::sanitize::tsan_acquire(r.reader_sem);
+        crate::sanitize::tsan_acquire(r.writer_sem);
         GORT_OK
     })
 }
@@ -154,6 +163,8 @@ pub extern "C" fn gort_rwmutex_trylock(rw: *mut gort_rwmutex) -> c_int {
             r.w.unlock();
             return GORT_EAGAIN;
         }
+        crate::sanitize::tsan_acquire(r.reader_sem);
+        crate::sanitize::tsan_acquire(r.writer_sem);
         GORT_OK
     })
 }
@@ -168,6 +179,8 @@ pub extern "C" fn gort_rwmutex_unlock(rw: *mut gort_rwmutex) -> c_int {
         }
         // SAFETY: the caller passes a live rwmutex.
         let r = unsafe { view(rw) };
+        // TSan: Unlock happens before the next RLock and Lock.
+        crate::sanitize::tsan_release(r.reader_sem);
         let readers = r.reader_count.fetch_add(MAX_READERS, Ordering::AcqRel) + MAX_READERS;
         if readers >= MAX_READERS {
             r.reader_count.fetch_sub(MAX_READERS, Ordering::Relaxed);

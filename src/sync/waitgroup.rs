@@ -35,6 +35,10 @@ pub extern "C" fn gort_waitgroup_add(wg: *mut gort_waitgroup, delta: i64) -> c_i
         }
         // SAFETY: the caller passes a live waitgroup.
         let (state, sema) = unsafe { (au64(&(*wg).state), au32(&(*wg).sema)) };
+        if delta < 0 {
+            // TSan: Go's race.ReleaseMerge(wg) in Add; Wait acquires it.
+            crate::sanitize::tsan_release(wg);
+        }
         let mut old = state.load(Ordering::Relaxed);
         loop {
             let v = (old >> 32) as u32 as i32 as i64;
@@ -88,11 +92,13 @@ pub extern "C" fn gort_waitgroup_wait(wg: *mut gort_waitgroup) -> c_int {
         let mut old = state.load(Ordering::Acquire);
         loop {
             if old >> 32 == 0 {
+                crate::sanitize::tsan_acquire(wg);
                 return GORT_OK;
             }
             match state.compare_exchange_weak(old, old + 1, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
                     semacquire(sema, false, WaitReason::WaitGroupWait);
+                    crate::sanitize::tsan_acquire(wg);
                     return GORT_OK;
                 }
                 Err(x) => old = x,

@@ -71,6 +71,8 @@ fn acquire(s: *mut gort_sema, n: i64, block: bool) -> c_int {
     if q.head().is_null() && q.count() >= n {
         q.set_count(q.count() - n);
         q.lock().unlock();
+        // TSan: the Release that provided the units happens before this.
+        crate::sanitize::tsan_acquire(s);
         return GORT_OK;
     }
     if !block {
@@ -90,6 +92,7 @@ fn acquire(s: *mut gort_sema, n: i64, block: bool) -> c_int {
     q.set_tail(sgp);
     // The releaser deducts our units before waking us.
     park_until_unlock(&w, q.lock(), 0, WaitReason::Semacquire);
+    crate::sanitize::tsan_acquire(s);
     GORT_OK
 }
 
@@ -116,6 +119,7 @@ pub extern "C" fn gort_sema_release(s: *mut gort_sema, n: i64) -> c_int {
         if s.is_null() || n <= 0 {
             return GORT_EINVAL;
         }
+        crate::sanitize::tsan_release(s);
         let q = Q { s };
         q.lock().lock();
         // A count past i64::MAX would wrap negative and wedge the semaphore.
