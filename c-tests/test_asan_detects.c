@@ -124,6 +124,8 @@ int main(int argc, char **argv) {
 #ifndef HAVE_ASAN
     (void)argc;
     (void)argv;
+    (void)clean_main;
+    (void)overflow_main;
     printf("skipped: not built with -fsanitize=address\n");
     return 77;
 #else

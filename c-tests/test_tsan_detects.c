@@ -195,6 +195,8 @@ int main(int argc, char **argv) {
 #ifndef HAVE_TSAN
     (void)argc;
     (void)argv;
+    (void)clean_main;
+    (void)race_main;
     printf("skipped: not built with -fsanitize=thread\n");
     return 77;
 #else

@@ -436,6 +436,29 @@ int gort_set_read_deadline(int fd, int64_t deadline);
 // SetWriteDeadline). As `gort_set_deadline`.
 int gort_set_write_deadline(int fd, int64_t deadline);
 
+// Wires the calling goroutine to its current OS thread (Go's
+// runtime.LockOSThread): until as many `gort_unlock_os_thread` calls as
+// lock calls, it runs only on this thread and no other goroutine runs
+// there. While it is parked the thread sleeps and its P runs other
+// goroutines, so nothing else stalls. Calls nest (Go 1.10+).
+//
+// The main goroutine of a program (`gort_init` + `gort_mstart`) starts on
+// the thread that called `gort_mstart`: locking as its first action keeps
+// it on that thread (the main thread, for GUI toolkits). A goroutine that
+// exits while locked releases the thread to the runtime, which keeps it
+// (Go ends the thread instead): undo changes to the thread first.
+//
+// Returns GORT_OK, GORT_EPERM (not called on a goroutine), GORT_EINVAL
+// (nesting deeper than 2^32 - 1), GORT_ENOTINIT.
+int gort_lock_os_thread(void);
+
+// Undoes one `gort_lock_os_thread` (Go's runtime.UnlockOSThread); the
+// last one lets the goroutine run on any thread again. Without a matching
+// lock it does nothing, as in Go.
+//
+// Returns GORT_OK, GORT_EPERM (not called on a goroutine), GORT_ENOTINIT.
+int gort_unlock_os_thread(void);
+
 // Lets other goroutines run (Go's runtime.Gosched).
 //
 // On a goroutine: the next runnable goroutine of this P runs and the caller

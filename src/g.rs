@@ -23,7 +23,7 @@
 
 use std::cell::Cell;
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
+use std::sync::atomic::{AtomicPtr, AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicU8, AtomicUsize};
 
 pub(crate) const GIDLE: u32 = 0;
 pub(crate) const GRUNNABLE: u32 = 1;
@@ -173,6 +173,12 @@ pub(crate) struct G {
     pub name: [AtomicU8; NAME_MAX + 1],
     /// What sanitizers need per goroutine (`sanitize.rs`).
     pub san: crate::sanitize::GSan,
+    /// The M this G is locked to (`gort_lock_os_thread`), null if none
+    /// (Go's g.lockedm). Written by the G itself while it runs; read by an
+    /// M that took the G off a run queue (`lockosthread.rs`).
+    pub lockedm: AtomicPtr<crate::m::M>,
+    /// Nesting depth of `gort_lock_os_thread` (Go's lockedExt).
+    pub lockcount: Cell<u32>,
 }
 
 // SAFETY: a G is handed between threads only through the run queues and

@@ -20,7 +20,8 @@
 //!    G, `gopark`/`goready`. [`switch`]: post-switch actions, `execute`.
 //!    [`spawn`]: `newproc`, spawn throttling, `goexit0`.
 //! 3. [`idle`]: idle Ps and Ms, `wakep`/`startm`/`stopm`; the essay at its
-//!    top explains spinning Ms and why no wakeup is lost.
+//!    top explains spinning Ms and why no wakeup is lost. [`lockosthread`]:
+//!    goroutines locked to their thread (`stoplockedm`/`startlockedm`).
 //! 4. [`p`] (run queues), [`gfree`] (G and stack reuse), [`sched`] (the
 //!    global state), [`m`] (threads, TLS, the M lifecycle).
 //! 5. [`arch`] and `asm/<arch>.S`: the context switch.
@@ -34,7 +35,8 @@
 //! 10. [`sysmon`]: hand-offs, time slices, overdue timers, stale polls,
 //!     and [`deadlock`] (Go's checkdead), which it runs when all is idle.
 //! 11. [`traceback`] (goroutine dumps, SIGQUIT, GORT_TRACEBACK) and
-//!     [`symtab`] (pcs to names without DWARF).
+//!     [`symtab`] (pcs to names without DWARF); [`debuginfo`] (the table
+//!     the gdb extension reads) and [`sanitize`] (ASan, TSan, Valgrind).
 //!
 //! `docs/design.md` has the long form; `docs/hacking.md` the rules for
 //! working on the runtime (what may run on a goroutine stack, what may
@@ -60,6 +62,7 @@ mod g;
 mod gfree;
 mod idle;
 mod lock;
+pub mod lockosthread;
 mod m;
 mod netpoll;
 mod os;

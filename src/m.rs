@@ -65,6 +65,11 @@ pub(crate) struct M {
     errno_loc: Cell<*mut c_int>,
     /// What sanitizers need per M (`sanitize.rs`): its g0's stack and fiber.
     pub san: crate::sanitize::MSan,
+    /// The goroutine locked to this M, null if none (Go's m.lockedg).
+    pub lockedg: Cell<*mut G>,
+    /// A locked goroutine this M took off a run queue on a goroutine
+    /// stack; g0 hands it to its M (`startlockedm`).
+    pub nextlocked: Cell<*mut G>,
 }
 
 // SAFETY: an M's Cell fields are touched only by its own thread; fields
@@ -92,6 +97,8 @@ impl M {
             tid: Cell::new(0),
             errno_loc: Cell::new(std::ptr::null_mut()),
             san: crate::sanitize::MSan::new(),
+            lockedg: Cell::new(std::ptr::null_mut()),
+            nextlocked: Cell::new(std::ptr::null_mut()),
         }
     }
 

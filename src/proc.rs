@@ -30,6 +30,7 @@ use crate::ffi::{GORT_ENOTINIT, GORT_OK};
 use crate::g::{gref, WaitReason, G, GRUNNABLE, GWAITING};
 use crate::idle::{acquirep, pidleget, pidleput, releasep, resetspinning, stopm, wakep};
 use crate::lock::RawLock;
+use crate::lockosthread::{is_locked, prepare_stop, startlockedm, stoplockedm};
 use crate::m::{getg, getm, mref, M};
 use crate::netpoll::GList;
 use crate::p::{runqempty, runqget, runqput, runqsteal, P};
@@ -91,13 +92,23 @@ fn runqget_sched(pp: &P) -> Option<(*mut G, bool)> {
 pub(crate) fn park_switch(mp: &'static M, gp: *mut G, post: Post) -> &'static M {
     mp.post.set(post);
     let pp = mp.pp();
-    let target = match runqget_sched(pp) {
-        Some((next, inherit)) => {
+    // A locked M runs nothing but its goroutine: g0 stops it (stoplockedm).
+    // These two tests (M, then the picked G) cost 4-5 instructions per
+    // switch; a global "no G is locked" flag would not save them, since the
+    // picked G must be tested after it is taken off the queue anyway.
+    let picked = if mp.lockedg.get().is_null() { runqget_sched(pp) } else { None };
+    let target = match picked {
+        Some((next, inherit)) if !is_locked(next) => {
             execute(mp, pp, next, inherit);
             // SAFETY: next is owned by us now (taken from the queue).
             unsafe { gref(next) }.sched_sp.get()
         }
-        None => {
+        other => {
+            if let Some((next, _)) = other {
+                // Locked to another M: g0 hands it over (startlockedm).
+                mp.nextlocked.set(next);
+            }
+            prepare_stop(mp);
             mp.set_curg(std::ptr::null_mut());
             mp.g0_sp.get()
         }
@@ -112,6 +123,7 @@ pub(crate) fn park_switch(mp: &'static M, gp: *mut G, post: Post) -> &'static M 
 #[inline(never)]
 fn park_g0(mp: &'static M, gp: *mut G, post: Post) -> &'static M {
     mp.post.set(post);
+    prepare_stop(mp);
     mp.set_curg(std::ptr::null_mut());
     switch_from(mp, gp, mp.g0_sp.get())
 }
@@ -133,6 +145,9 @@ pub(crate) fn gosched(mp: &'static M, gp: *mut G) {
 
 #[inline(always)]
 fn goyield(mp: &'static M, gp: *mut G) {
+    if !mp.lockedg.get().is_null() {
+        return goyield_locked(mp, gp);
+    }
     let pp = mp.pp();
     let picked = match runqget_sched(pp) {
         Some(r) => Some(r),
@@ -142,10 +157,36 @@ fn goyield(mp: &'static M, gp: *mut G) {
     // SAFETY: gp is the running goroutine of mp.
     unsafe { gref(gp) }.status.store(GRUNNABLE, Ordering::Relaxed);
     mp.post.set(Post::Runqput(gp));
+    if is_locked(next) {
+        mp.nextlocked.set(next);
+        mp.set_curg(std::ptr::null_mut());
+        switch_from(mp, gp, mp.g0_sp.get());
+        return;
+    }
     execute(mp, pp, next, inherit);
     // SAFETY: next is owned by us now.
     let target = unsafe { gref(next) }.sched_sp.get();
     switch_from(mp, gp, target);
+}
+
+/// goyield on a locked M (Go's goschedImpl then stoplockedm): when other
+/// goroutines wait, gp queues behind them and the M sleeps, its P handed
+/// to another M; whoever picks gp hands a P back (startlockedm). A yield
+/// with nothing else runnable returns at once.
+#[cold]
+#[inline(never)]
+fn goyield_locked(mp: &'static M, gp: *mut G) {
+    let pp = mp.pp();
+    timercheck(pp);
+    if runqempty(pp) && sched().runq.is_empty() {
+        return;
+    }
+    // SAFETY: gp is the running goroutine of mp.
+    unsafe { gref(gp) }.status.store(GRUNNABLE, Ordering::Relaxed);
+    mp.post.set(Post::Runqput(gp));
+    prepare_stop(mp);
+    mp.set_curg(std::ptr::null_mut());
+    switch_from(mp, gp, mp.g0_sp.get());
 }
 
 /// gosched with nothing in the local and global queues.
@@ -340,6 +381,22 @@ pub(crate) fn injectglist_batch(gs: &[*mut G]) {
 pub(crate) fn schedule(mp: &'static M) -> ! {
     loop {
         run_post(mp);
+        let next = mp.nextlocked.replace(std::ptr::null_mut());
+        if !next.is_null() {
+            // A goroutine stack picked a G locked to another M.
+            if mp.p.get().is_null() {
+                throw("schedule: locked goroutine picked without a P");
+            }
+            startlockedm(mp, next);
+        }
+        let locked = mp.lockedg.get();
+        if !locked.is_null() {
+            // Go's schedule: a locked M waits for its goroutine alone.
+            stoplockedm(mp);
+            execute(mp, mp.pp(), locked, false);
+            gogo(mp, locked);
+            continue;
+        }
         if mp.p.get().is_null() {
             // A goroutine whose P sysmon took parked, or found no P to
             // continue with (exitsyscall0): this M waits for a P.
@@ -350,6 +407,10 @@ pub(crate) fn schedule(mp: &'static M) -> ! {
         let (gp, inherit) = findrunnable(mp);
         if mp.spinning.get() {
             resetspinning(mp);
+        }
+        if is_locked(gp) {
+            startlockedm(mp, gp);
+            continue;
         }
         execute(mp, mp.pp(), gp, inherit);
         gogo(mp, gp);

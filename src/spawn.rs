@@ -134,8 +134,18 @@ const SPAWN_BURST: usize = crate::p::RUNQ_CAP / 2;
 /// like `runnext`.
 #[cold]
 fn spawnyield(mp: &'static M, gp: *mut G) {
+    if !mp.lockedg.get().is_null() {
+        // A locked M runs only its goroutine: no giving way.
+        return;
+    }
     let pp = mp.pp();
     let Some((next, inherit)) = runqget(pp, false) else { return };
+    if crate::lockosthread::is_locked(next) {
+        // Back where it was; the spawner runs on (rare: a locked G queued
+        // on a P whose spawner throttles).
+        crate::p::runqput(pp, next, false);
+        return;
+    }
     // SAFETY: gp is the running goroutine of mp.
     unsafe { gref(gp) }.status.store(GRUNNABLE, Ordering::Relaxed);
     // A park whose unlock function queues gp in the slot: no extra Post
@@ -191,6 +201,7 @@ pub(crate) fn goexit0(mp: &'static M, gp: *mut G) -> ! {
         let cur = crate::traceback::current_here();
         crate::signal::report_overflow(g, 0, cur.as_ref());
     }
+    crate::lockosthread::unlock_at_exit(mp, g);
     g.status.store(GDEAD, Ordering::Relaxed);
     g.fnc.set(None);
     let pp = mp.pp();

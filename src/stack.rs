@@ -261,6 +261,8 @@ impl StackAlloc {
                 syscallpc: AtomicUsize::new(0),
                 name: std::array::from_fn(|_| AtomicU8::new(0)),
                 san: crate::sanitize::GSan::new(),
+                lockedm: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
+                lockcount: Cell::new(0),
             });
         }
         if guard == Guard::Canary {

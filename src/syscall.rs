@@ -230,6 +230,7 @@ fn exitsyscall_p(mp: &'static M, gp: &G) -> &'static M {
     let gptr = gp as *const G as *mut G;
     gp.status.store(GRUNNABLE, Ordering::Relaxed);
     mp.post.set(Post::Exitsyscall(gptr));
+    crate::lockosthread::prepare_stop(mp);
     mp.set_curg(std::ptr::null_mut());
     switch_from(mp, gptr, mp.g0_sp.get())
 }
@@ -369,7 +370,7 @@ fn handshake(pp: &P, mp: &'static M, gp: *mut G, seq: u64) -> bool {
 
 /// Go's handoffp: sysmon took pp from an M in C code; start an M for it if
 /// there is work or nobody else could take new work, else idle it.
-fn handoffp(pp: *mut P) {
+pub(crate) fn handoffp(pp: *mut P) {
     let s = sched();
     // SAFETY: Ps are leaked; sysmon owns pp now.
     let p = unsafe { &*pp };
