@@ -8,7 +8,9 @@
  * runnable, since the main goroutine holds the only P; see SPIN_RUNNING
  * for the exception) and gdbt_syscall (blocked in read(2) between
  * gort_entersyscall and gort_exitsyscall: a running goroutine on a thread
- * of its own). Once all are parked the main goroutine calls gdbt_ready,
+ * of its own), and gdbt_bigstack (gort_go_ex with a 1 MiB stack, named
+ * "big-stack", chan receive: its stack is in a slab of another unit size;
+ * `goroutine 8 bt` must reach it too). Once all are parked the main goroutine calls gdbt_ready,
  * where gdb (batch mode, on a child copy of this program) stops, sources
  * the extension (its path comes from
  * c-tests/CMakeLists.txt as GORT_GDB_SCRIPT: the installed
@@ -93,6 +95,16 @@ NOINLINE void gdbt_syscall(void *arg) {
     gort_exitsyscall();
 }
 
+/* Started by gort_go_ex with a 1 MiB stack: its units live in slabs of
+ * another size, which the extension must walk too. */
+NOINLINE void gdbt_bigstack(void *arg) {
+    (void)arg;
+    int v;
+    atomic_fetch_add(&parked, 1);
+    gort_chan_recv(never, &v);
+    KEEP_FRAME();
+}
+
 /* gdb's breakpoint. */
 NOINLINE void gdbt_ready(void) { KEEP_FRAME(); }
 
@@ -116,6 +128,7 @@ static const struct gspec gs[] = {
     {gdbt_named, "  5 \"named-one\" [sync.WaitGroup.Wait] gdbt_named in gort_waitgroup_wait", 0, NULL},
     {gdbt_spin, "  6 [runnable] gdbt_spin in gort_yield", 0, SPIN_RUNNING},
     {gdbt_syscall, "  7 [syscall] gdbt_syscall in ", 1, NULL},
+    {gdbt_bigstack, "  8 \"big-stack\" [chan receive] gdbt_bigstack in gort_chan_recv", 0, NULL},
 };
 #define NG ((int)(sizeof gs / sizeof gs[0]))
 
@@ -126,8 +139,13 @@ static void child_main(void *arg) {
     CHECK(pipe(sys_pipe) == 0);
     CHECK_EQ(gort_mutex_lock(&mu), GORT_OK);
     CHECK_EQ(gort_waitgroup_add(&wg, 1), GORT_OK);
-    for (int i = 1; i < NG; i++)
-        CHECK_EQ(gort_go(gs[i].fn, NULL), i + 1); /* ids as the parent expects */
+    for (int i = 1; i < NG; i++) {
+        gort_go_opts big = {.stack_size = 1 << 20, .name = "big-stack"};
+        if (gs[i].fn == gdbt_bigstack)
+            CHECK_EQ(gort_go_ex(gs[i].fn, NULL, &big), i + 1);
+        else
+            CHECK_EQ(gort_go(gs[i].fn, NULL), i + 1); /* ids as the parent expects */
+    }
     int64_t deadline = check_now_ns() + 30LL * 1000000000;
     while (atomic_load(&parked) < NG - 1) {
         CHECK(check_now_ns() < deadline);
@@ -259,6 +277,7 @@ int main(int argc, char **argv) {
              "-ex 'echo \\n==bt2==\\n' -ex 'goroutine 2 bt' "
              "-ex 'echo \\n==bt6==\\n' -ex 'goroutine 6 bt' "
              "-ex 'echo \\n==bt7==\\n' -ex 'goroutine 7 bt' "
+             "-ex 'echo \\n==bt8==\\n' -ex 'goroutine 8 bt' "
              "-ex 'echo \\n==info-again==\\n' -ex 'info goroutines' "
              "-ex 'echo \\n==bt==\\n' -ex bt "
              "-ex 'echo \\n==end==\\n' -ex kill --args '%s' child 2>&1",
@@ -313,6 +332,15 @@ int main(int argc, char **argv) {
     CHECK_EQ(start, recv + 1);
     CHECK_EQ(gostart, start + 1);
     CHECK_EQ(last_frame(bt2), gostart);
+
+    /* goroutine 8 bt: the same from a 1 MiB gort_go_ex stack. */
+    char *bt8 = section(out, "bt8");
+    check_clean("goroutine 8 bt", bt8);
+    int recv8 = find_frame(bt8, "gort_chan_recv");
+    CHECK(recv8 >= 0);
+    CHECK_EQ(find_frame(bt8, "gdbt_bigstack"), recv8 + 1);
+    CHECK_EQ(find_frame(bt8, "gort_gostart"), recv8 + 2);
+    free(bt8);
 
     /* goroutine 6 bt: runnable, in gort_yield in gdbt_spin (unless it was
      * found running, see SPIN_RUNNING: then its thread's frames). */

@@ -28,6 +28,7 @@ typedef struct gort_cond gort_cond;
 typedef struct gort_waitgroup gort_waitgroup;
 typedef struct gort_once gort_once;
 typedef struct gort_sema gort_sema;
+typedef struct gort_go_opts gort_go_opts;
 
 // Success.
 #define GORT_OK 0
@@ -103,6 +104,19 @@ struct gort_select_case {
   // receive got a zeroed element; a send did not happen, where Go would
   // panic). Cleared on the other cases.
   bool closed;
+};
+
+// Options for `gort_go_ex`. Zero-initialise it (`gort_go_opts o = {0};`)
+// and set what you need.
+struct gort_go_opts {
+  // Usable stack bytes: 0 for the default (`GORT_STACKSIZE`), else from
+  // 16 KiB to 1 GiB, rounded up to a power of two (sizes that round as
+  // the default does, and fit in it, get the default stack). Stacks of
+  // each size are reused by goroutines asking for the same size.
+  size_t stack_size;
+  // A name for goroutine dumps and gdb (as `gort_setname`: copied, the
+  // first 31 bytes kept), or NULL.
+  const char *name;
 };
 
 // Scheduler counters, filled by `gort_stats`. Each field is read without
@@ -514,6 +528,13 @@ int gort_select(struct gort_select_case *cases, size_t n, int64_t timeout_ns);
 // GORT_ENOTINIT, GORT_ENOMEM (no memory for its stack; the runtime stays
 // usable).
 int64_t gort_go(void (*fn_)(void *arg), void *arg);
+
+// `gort_go` with options (`opts` may be NULL: the defaults): a stack size
+// for this goroutine alone (a deep recursion among a million small
+// goroutines) and a name. Returns the goroutine id (> 0), or GORT_EINVAL
+// (`fn` is NULL, or a stack size outside 16 KiB to 1 GiB), GORT_ENOTINIT,
+// GORT_ENOMEM. Like `gort_go` in every other way.
+int64_t gort_go_ex(void (*fn_)(void *arg), void *arg, const struct gort_go_opts *opts);
 
 // Ends the calling goroutine at once (Go's runtime.Goexit); other
 // goroutines are unaffected. On the main goroutine the process does not

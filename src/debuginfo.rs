@@ -138,6 +138,11 @@ pub(crate) struct DebugInfo {
     pub slab_size: AtomicU64,
     pub slab_base: AtomicU64,
     pub slab_len: AtomicU64,
+    /// Appended: the offset in a slab entry of its own unit size. Slabs of
+    /// `gort_go_ex` size classes have units of other sizes than
+    /// `stacks_unit`; a reader that finds this word (`size` covers it)
+    /// takes each slab's unit from its entry.
+    pub slab_unit: AtomicU64,
 }
 
 // SAFETY: `waitreasons` points to immutable statics; every field that
@@ -218,6 +223,7 @@ pub static gort_debug_info: DebugInfo = DebugInfo {
     slab_size: AtomicU64::new(0),
     slab_base: AtomicU64::new(0),
     slab_len: AtomicU64::new(0),
+    slab_unit: AtomicU64::new(0),
 };
 
 /// Where `StackAlloc`'s fields are, as offsets only `stack.rs` can take.
@@ -228,6 +234,7 @@ pub(crate) struct StacksLayout {
     pub slab_size: usize,
     pub slab_base: usize,
     pub slab_len: usize,
+    pub slab_unit: usize,
 }
 
 /// Called by `stackinit` once the allocator at `addr` is in place: the
@@ -241,6 +248,7 @@ pub(crate) fn publish_stacks(addr: usize, l: StacksLayout) {
     d.slab_size.store(l.slab_size as u64, Ordering::Relaxed);
     d.slab_base.store(l.slab_base as u64, Ordering::Relaxed);
     d.slab_len.store(l.slab_len as u64, Ordering::Relaxed);
+    d.slab_unit.store(l.slab_unit as u64, Ordering::Relaxed);
     d.stacks.store(addr as u64, Ordering::Release);
 }
 
@@ -267,7 +275,8 @@ mod tests {
         let d = &gort_debug_info;
         assert_eq!(&d.magic.to_le_bytes(), b"gortdbgi");
         // All words: the reader indexes them.
-        assert_eq!(d.size as usize, 43 * 8);
+        // 43 words in version 1 as first published, then slab_unit.
+        assert_eq!(d.size as usize, 44 * 8);
         assert_eq!(d.size as usize % 8, 0);
         assert!(d.g_reserve >= d.g_size);
         for off in [d.g_goid, d.g_status, d.g_waitreason, d.g_sched_sp, d.g_startpc, d.g_name, d.g_m] {

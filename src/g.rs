@@ -179,6 +179,9 @@ pub(crate) struct G {
     pub lockedm: AtomicPtr<crate::m::M>,
     /// Nesting depth of `gort_lock_os_thread` (Go's lockedExt).
     pub lockcount: Cell<u32>,
+    /// Stack size class: 0 for the default size, k + 1 for class k
+    /// (`stack::NCLASS`, `gort_go_ex`). Fixed for the unit's life.
+    pub sclass: u8,
 }
 
 // SAFETY: a G is handed between threads only through the run queues and

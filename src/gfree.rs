@@ -72,6 +72,12 @@ fn pop_batch(out: &mut [*mut G; BATCH]) -> usize {
 /// Go's gfput: put gp on pp's free list. Executed only by the owner P.
 pub(crate) fn gfput(pp: &P, gp: *mut G) {
     crate::sanitize::gfput(gp);
+    // SAFETY: gp is dead and ours; sclass is fixed for the unit's life.
+    if unsafe { gref(gp) }.sclass != 0 {
+        // A gort_go_ex stack of another size: its class's list.
+        crate::stack::stacks().class_put(gp);
+        return;
+    }
     // SAFETY: the array belongs to pp, whose owner is the caller.
     let arr = unsafe { &mut *pp.gfree.get() };
     let mut n = pp.gfree_n.get() as usize;

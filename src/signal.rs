@@ -177,7 +177,11 @@ pub(crate) fn report_overflow(gp: &G, addr: usize, cur: Option<&crate::traceback
     };
     write_stderr(&["gort: fatal error: stack overflow in goroutine ", goid, " (stack ", size]);
     write_stderr(how);
-    write_stderr(&["; raise GORT_STACKSIZE, e.g. GORT_STACKSIZE=1m\n"]);
+    if gp.sclass == 0 {
+        write_stderr(&["; raise GORT_STACKSIZE, e.g. GORT_STACKSIZE=1m\n"]);
+    } else {
+        write_stderr(&["; raise the stack_size it was started with (gort_go_ex)\n"]);
+    }
     crate::traceback::fatal_dump(cur, false);
     abort_for_core()
 }

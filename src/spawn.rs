@@ -15,7 +15,7 @@ use crate::sched::sched;
 use crate::stack::{canary_ok, stacks};
 use crate::switch::{execute, goentry, switch_from, Post};
 use crate::syscall::{callin, callout};
-use std::ffi::{c_int, c_void};
+use std::ffi::{c_char, c_int, c_void};
 use std::sync::atomic::Ordering;
 
 /// Go's newproc: creates a goroutine running `fnc(arg)` and queues it.
@@ -23,6 +23,42 @@ use std::sync::atomic::Ordering;
 /// return address of the `gort_go` call (0 from the runtime itself), for
 /// the dump's "created by". Returns its goid.
 pub(crate) fn newproc(fnc: GoFn, arg: *mut c_void, main: bool, gopc: usize) -> Result<i64, Error> {
+    newproc_opts(fnc, arg, main, gopc, &SpawnOpts::DEFAULT)
+}
+
+/// What `gort_go_ex` may choose for a goroutine.
+pub(crate) struct SpawnOpts<'a> {
+    /// Stack size class (`stack::size_class`), None for the default size.
+    pub class: Option<usize>,
+    /// Name for dumps (`gort_setname`), empty for none.
+    pub name: &'a [u8],
+}
+
+impl SpawnOpts<'_> {
+    const DEFAULT: SpawnOpts<'static> = SpawnOpts { class: None, name: b"" };
+}
+
+/// A dead or fresh G for `opts`: the default class from `pp`'s free list
+/// (or the global one without a P), another class from its own list.
+#[inline(always)]
+fn gget(pp: Option<&P>, opts: &SpawnOpts) -> Result<*mut G, Error> {
+    if let Some(k) = opts.class {
+        return stacks().class_get(k);
+    }
+    let got = match pp {
+        Some(pp) => gfget(pp),
+        None => gfget_global(),
+    };
+    match got {
+        Some(gp) => Ok(gp),
+        None => stacks().malg(),
+    }
+}
+
+/// newproc with options; `newproc` is this with the defaults, which the
+/// compiler folds away (gget's class test, the name).
+#[inline(always)]
+fn newproc_opts(fnc: GoFn, arg: *mut c_void, main: bool, gopc: usize, opts: &SpawnOpts) -> Result<i64, Error> {
     let mp = getm();
     if !mp.is_null() {
         // SAFETY: non-null Ms are valid; curg is read by the M's own thread.
@@ -32,40 +68,38 @@ pub(crate) fn newproc(fnc: GoFn, arg: *mut c_void, main: bool, gopc: usize) -> R
             // SAFETY: the goroutine running on this thread.
             let c = unsafe { gref(cur) };
             let (m, entered) = callin(m, c);
-            let r = newproc_p(m, fnc, arg, main, gopc);
+            let r = newproc_p(m, fnc, arg, main, gopc, opts);
             callout(c, entered);
             return r;
         }
         if !m.p.get().is_null() {
-            return newproc_p(m, fnc, arg, main, gopc);
+            return newproc_p(m, fnc, arg, main, gopc, opts);
         }
     }
-    newproc_nop(fnc, arg, main, gopc)
+    newproc_nop(fnc, arg, main, gopc, opts)
 }
 
 /// newproc from a thread without a P (a host thread in library mode).
-fn newproc_nop(fnc: GoFn, arg: *mut c_void, main: bool, gopc: usize) -> Result<i64, Error> {
+fn newproc_nop(fnc: GoFn, arg: *mut c_void, main: bool, gopc: usize, opts: &SpawnOpts) -> Result<i64, Error> {
     let s = sched();
-    let gp = match gfget_global() {
-        Some(gp) => gp,
-        None => stacks().malg()?,
-    };
+    let gp = gget(None, opts)?;
     let goid = s.goidgen.fetch_add(1, Ordering::Relaxed);
     s.ncreated_nop.fetch_add(1, Ordering::Relaxed);
     newproc1(gp, fnc, arg, goid, main, 0, gopc);
+    if !opts.name.is_empty() {
+        // SAFETY: gp is ours until it is queued below.
+        crate::traceback::set_name(unsafe { gref(gp) }, opts.name);
+    }
     injectglist(gp);
     Ok(goid)
 }
 
 /// newproc on an M that holds a P: on a goroutine (inside its callin), or
 /// on g0 (a timer callback; the main goroutine before mstart).
-fn newproc_p(mp: &'static M, fnc: GoFn, arg: *mut c_void, main: bool, gopc: usize) -> Result<i64, Error> {
+fn newproc_p(mp: &'static M, fnc: GoFn, arg: *mut c_void, main: bool, gopc: usize, opts: &SpawnOpts) -> Result<i64, Error> {
     let s = sched();
     let pp = mp.pp();
-    let gp = match gfget(pp) {
-        Some(gp) => gp,
-        None => stacks().malg()?,
-    };
+    let gp = gget(Some(pp), opts)?;
     if pp.goidcache.get() == pp.goidcacheend.get() {
         let start = s.goidgen.fetch_add(GOID_BATCH, Ordering::Relaxed);
         pp.goidcache.set(start);
@@ -78,6 +112,10 @@ fn newproc_p(mp: &'static M, fnc: GoFn, arg: *mut c_void, main: bool, gopc: usiz
     // SAFETY: a non-null curg is the goroutine running on this M.
     let parent = if cur.is_null() { 0 } else { unsafe { gref(cur) }.goid.get() };
     newproc1(gp, fnc, arg, goid, main, parent, gopc);
+    if !opts.name.is_empty() {
+        // SAFETY: gp is ours until runqput publishes it.
+        crate::traceback::set_name(unsafe { gref(gp) }, opts.name);
+    }
     // From a goroutine, the new G runs next (Go's newproc). From g0 before
     // mstart only the main goroutine does, so it runs first.
     let on_goroutine = !cur.is_null();
@@ -253,6 +291,63 @@ pub extern "C" fn gort_go(fn_: Option<unsafe extern "C" fn(arg: *mut c_void)>, a
                 }
                 id
             }
+            Err(e) => {
+                if main {
+                    boot::unclaim_main();
+                }
+                e.code() as i64
+            }
+        }
+    })
+}
+
+/// Options for `gort_go_ex`. Zero-initialise it (`gort_go_opts o = {0};`)
+/// and set what you need.
+#[repr(C)]
+pub struct gort_go_opts {
+    /// Usable stack bytes: 0 for the default (`GORT_STACKSIZE`), else from
+    /// 16 KiB to 1 GiB, rounded up to a power of two (sizes that round as
+    /// the default does, and fit in it, get the default stack). Stacks of
+    /// each size are reused by goroutines asking for the same size.
+    pub stack_size: usize,
+    /// A name for goroutine dumps and gdb (as `gort_setname`: copied, the
+    /// first 31 bytes kept), or NULL.
+    pub name: *const c_char,
+}
+
+/// `gort_go` with options (`opts` may be NULL: the defaults): a stack size
+/// for this goroutine alone (a deep recursion among a million small
+/// goroutines) and a name. Returns the goroutine id (> 0), or GORT_EINVAL
+/// (`fn` is NULL, or a stack size outside 16 KiB to 1 GiB), GORT_ENOTINIT,
+/// GORT_ENOMEM. Like `gort_go` in every other way.
+#[no_mangle]
+pub extern "C" fn gort_go_ex(
+    fn_: Option<unsafe extern "C" fn(arg: *mut c_void)>,
+    arg: *mut c_void,
+    opts: *const gort_go_opts,
+) -> i64 {
+    let gopc = crate::traceback::caller_pc(crate::arch::frame_pointer());
+    ffi_guard!("gort_go_ex", {
+        if !boot::is_ready() {
+            return GORT_ENOTINIT as i64;
+        }
+        let Some(f) = fn_ else { return GORT_EINVAL as i64 };
+        // SAFETY: the caller passes NULL or a valid gort_go_opts.
+        let o = unsafe { opts.as_ref() };
+        let size = o.map_or(0, |o| o.stack_size);
+        let class = match crate::stack::size_class(size, stacks().size) {
+            Ok(c) => c,
+            Err(e) => return e.code() as i64,
+        };
+        let name: &[u8] = match o {
+            // SAFETY: the caller passes a NUL-terminated string or NULL.
+            Some(o) if !o.name.is_null() => unsafe { std::ffi::CStr::from_ptr(o.name) }.to_bytes(),
+            _ => b"",
+        };
+        let opts = SpawnOpts { class, name };
+        let main = boot::claim_main();
+        match newproc_opts(f, arg, main, gopc, &opts) {
+            Ok(id) => id,
             Err(e) => {
                 if main {
                     boot::unclaim_main();

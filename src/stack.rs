@@ -49,6 +49,9 @@ pub(crate) const G_RESERVE: usize = (std::mem::size_of::<G>() + 63) & !63;
 struct Slab {
     base: AtomicUsize,
     len: AtomicUsize,
+    /// Unit size of this slab: the default class's, or a size class's
+    /// (`gort_go_ex`). A slab holds units of one size only.
+    unit: AtomicUsize,
 }
 
 struct Carver {
@@ -56,19 +59,58 @@ struct Carver {
     end: usize,
     /// Units in the next slab.
     grow: usize,
-    /// Lowest slab base so far: the next slab is placed right below it.
-    low: usize,
 }
+
+/// Stack size classes besides the default (`GORT_STACKSIZE`), for
+/// `gort_go_ex`: usable sizes 16 KiB << k, k < NCLASS (16 KiB to 1 GiB).
+pub(crate) const NCLASS: usize = 17;
+
+/// The class for a requested usable size: None for the default class
+/// (a size of 0, or one that rounds to the default's power of two), or
+/// Some(k) with 16 KiB << k >= size. Err for sizes outside 16 KiB..1 GiB.
+pub(crate) fn size_class(size: usize, default: usize) -> Result<Option<usize>, Error> {
+    if size == 0 {
+        return Ok(None);
+    }
+    if !(crate::env::MIN_STACK..=crate::env::MAX_STACK).contains(&size) {
+        return Err(Error::Inval);
+    }
+    let p = size.next_power_of_two();
+    if p == default.next_power_of_two() && size <= default {
+        return Ok(None);
+    }
+    Ok(Some((p / crate::env::MIN_STACK).trailing_zeros() as usize))
+}
+
+/// A size class's free units: an intrusive stack through `schedlink`
+/// (no allocation), with its length.
+struct ClassFree {
+    head: *mut G,
+    n: usize,
+}
+
+// SAFETY: the Gs on the list are dead and owned by the list, under its mutex.
+unsafe impl Send for ClassFree {}
 
 pub(crate) struct StackAlloc {
     pub page: usize,
     pub unit: usize,
     /// Usable bytes per stack (>= the configured size).
     pub usable: usize,
+    /// The configured size (`GORT_STACKSIZE`), for `size_class`.
+    pub size: usize,
     /// The best guard available, detected at init.
     pub method: Guard,
     mprotect_budget: AtomicI64,
     carver: Mutex<Carver>,
+    /// Carvers and free lists of the size classes (`gort_go_ex`). The
+    /// default class keeps the per-P free lists of gfree.rs; these are
+    /// global and locked, off the hot path.
+    class_carvers: [Mutex<Carver>; NCLASS],
+    class_free: [Mutex<ClassFree>; NCLASS],
+    /// Lowest slab base so far: the next slab (of any class) is placed
+    /// right below it, so the kernel merges slabs into few mappings.
+    low: AtomicUsize,
     nslabs: AtomicUsize,
     slabs: [Slab; MAX_SLABS],
     /// Stacks by guard method, for stats.
@@ -76,6 +118,9 @@ pub(crate) struct StackAlloc {
 }
 
 static STACKS: OnceLock<StackAlloc> = OnceLock::new();
+
+/// Serialises slab registration (`grow` of different carvers).
+static SLAB_REG: Mutex<()> = Mutex::new(());
 
 pub(crate) fn stacks() -> &'static StackAlloc {
     STACKS.get().unwrap_or_else(|| crate::panic::throw("stackalloc before stackinit"))
@@ -111,11 +156,19 @@ pub(crate) fn stackinit(stack_size: usize, pref: GuardPref) -> &'static StackAll
         page,
         unit,
         usable: unit - page - G_RESERVE,
+        size: stack_size,
         method,
         mprotect_budget: AtomicI64::new(budget),
-        carver: Mutex::new(Carver { next: 0, end: 0, grow: initial.clamp(1, 64), low: 0 }),
+        carver: Mutex::new(Carver { next: 0, end: 0, grow: initial.clamp(1, 64) }),
+        class_carvers: std::array::from_fn(|_| Mutex::new(Carver { next: 0, end: 0, grow: 4 })),
+        class_free: std::array::from_fn(|_| Mutex::new(ClassFree { head: std::ptr::null_mut(), n: 0 })),
+        low: AtomicUsize::new(0),
         nslabs: AtomicUsize::new(0),
-        slabs: std::array::from_fn(|_| Slab { base: AtomicUsize::new(0), len: AtomicUsize::new(0) }),
+        slabs: std::array::from_fn(|_| Slab {
+            base: AtomicUsize::new(0),
+            len: AtomicUsize::new(0),
+            unit: AtomicUsize::new(0),
+        }),
         counts: std::array::from_fn(|_| AtomicI64::new(0)),
     };
     let _ = STACKS.set(sa);
@@ -132,6 +185,7 @@ pub(crate) fn stackinit(stack_size: usize, pref: GuardPref) -> &'static StackAll
             slab_size: std::mem::size_of::<Slab>(),
             slab_base: std::mem::offset_of!(Slab, base),
             slab_len: std::mem::offset_of!(Slab, len),
+            slab_unit: std::mem::offset_of!(Slab, unit),
         },
     );
     sa
@@ -224,10 +278,48 @@ impl StackAlloc {
     /// Go's malg: a new unit with its G constructed at the top, status
     /// GIDLE. Fails with ENOMEM when no address space or memory is left.
     pub(crate) fn malg(&self) -> Result<*mut G, Error> {
-        let base = self.carve()?;
+        let base = self.carve(&self.carver, self.unit)?;
+        self.construct(base, self.unit, 0)
+    }
+
+    /// Unit size of size class k.
+    fn class_unit(&self, k: usize) -> usize {
+        self.page + round_up((crate::env::MIN_STACK << k) + G_RESERVE, self.page)
+    }
+
+    /// A dead G of size class k from its free list, or a new unit.
+    pub(crate) fn class_get(&self, k: usize) -> Result<*mut G, Error> {
+        {
+            let mut f = self.class_free[k].lock().unwrap_or_else(|e| e.into_inner());
+            let gp = f.head;
+            if !gp.is_null() {
+                // SAFETY: Gs on the list are dead, owned by the list.
+                f.head = unsafe { &*gp }.schedlink.get();
+                f.n -= 1;
+                return Ok(gp);
+            }
+        }
+        let unit = self.class_unit(k);
+        let base = self.carve(&self.class_carvers[k], unit)?;
+        self.construct(base, unit, k as u8 + 1)
+    }
+
+    /// gfput for a G of a size class (`G::sclass` != 0).
+    pub(crate) fn class_put(&self, gp: *mut G) {
+        // SAFETY: gp is dead and the caller hands it to the list.
+        let g = unsafe { &*gp };
+        let k = usize::from(g.sclass) - 1;
+        let mut f = self.class_free[k].lock().unwrap_or_else(|e| e.into_inner());
+        g.schedlink.set(f.head);
+        f.head = gp;
+        f.n += 1;
+    }
+
+    /// Constructs a G (GIDLE) at the top of the fresh unit at `base`.
+    fn construct(&self, base: usize, unit: usize, sclass: u8) -> Result<*mut G, Error> {
         let guard = self.install_guard(base);
         self.counts[guard as usize].fetch_add(1, Ordering::Relaxed);
-        let g_addr = base + self.unit - G_RESERVE;
+        let g_addr = base + unit - G_RESERVE;
         let stack_lo = base + self.page;
         let gp = g_addr as *mut G;
         // SAFETY: [base, base+unit) is a fresh, exclusively owned, writable part of a slab; g_addr is 64-byte aligned (unit and page are multiples of 64) and G_RESERVE bytes fit below the unit's end.
@@ -263,6 +355,7 @@ impl StackAlloc {
                 san: crate::sanitize::GSan::new(),
                 lockedm: std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()),
                 lockcount: Cell::new(0),
+                sclass,
             });
         }
         if guard == Guard::Canary {
@@ -271,23 +364,24 @@ impl StackAlloc {
         Ok(gp)
     }
 
-    fn carve(&self) -> Result<usize, Error> {
-        let mut c = self.carver.lock().unwrap_or_else(|e| e.into_inner());
-        if c.next + self.unit > c.end {
-            self.grow(&mut c)?;
+    fn carve(&self, carver: &Mutex<Carver>, unit: usize) -> Result<usize, Error> {
+        let mut c = carver.lock().unwrap_or_else(|e| e.into_inner());
+        if c.next + unit > c.end {
+            self.grow(&mut c, unit)?;
         }
         let base = c.next;
-        c.next += self.unit;
+        c.next += unit;
         Ok(base)
     }
 
-    /// Maps the next slab, halving the request until it fits.
-    fn grow(&self, c: &mut Carver) -> Result<(), Error> {
+    /// Maps the next slab of `unit`-sized units, halving the request until
+    /// it fits.
+    fn grow(&self, c: &mut Carver, unit: usize) -> Result<(), Error> {
         let mut units = c.grow;
-        let max_units = ((8usize << 30) / self.unit).max(1);
+        let max_units = ((8usize << 30) / unit).max(1);
         loop {
-            let len = units * self.unit;
-            let hint = c.low.saturating_sub(len);
+            let len = units * unit;
+            let hint = self.low.load(Ordering::Relaxed).saturating_sub(len);
             if let Some(p) = map_anon(hint, len, libc::PROT_READ | libc::PROT_WRITE, 0) {
                 if !headroom_left() {
                     // Taking this slab would leave the heap no room to grow,
@@ -299,16 +393,22 @@ impl StackAlloc {
                 // SAFETY: p..p+len is the mapping just created. Advice only.
                 unsafe { libc::madvise(p, len, libc::MADV_NOHUGEPAGE) };
                 let base = p as usize;
-                let i = self.nslabs.load(Ordering::Relaxed);
-                if i < MAX_SLABS {
-                    self.slabs[i].base.store(base, Ordering::Relaxed);
-                    self.slabs[i].len.store(len, Ordering::Relaxed);
-                    // Release: the signal handler reads base/len after nslabs.
-                    self.nslabs.store(i + 1, Ordering::Release);
+                {
+                    // Carvers of several classes may grow at once.
+                    let _reg = SLAB_REG.lock().unwrap_or_else(|e| e.into_inner());
+                    let i = self.nslabs.load(Ordering::Relaxed);
+                    if i < MAX_SLABS {
+                        self.slabs[i].base.store(base, Ordering::Relaxed);
+                        self.slabs[i].len.store(len, Ordering::Relaxed);
+                        self.slabs[i].unit.store(unit, Ordering::Relaxed);
+                        // Release: the signal handler reads base/len/unit after nslabs.
+                        self.nslabs.store(i + 1, Ordering::Release);
+                    }
+                    let low = self.low.load(Ordering::Relaxed);
+                    self.low.store(if low == 0 { base } else { low.min(base) }, Ordering::Relaxed);
                 }
                 c.next = base;
                 c.end = base + len;
-                c.low = if c.low == 0 { base } else { c.low.min(base) };
                 c.grow = (units * 2).min(max_units);
                 return Ok(());
             }
@@ -345,10 +445,11 @@ impl StackAlloc {
         for s in &self.slabs[..n] {
             let base = s.base.load(Ordering::Relaxed);
             let len = s.len.load(Ordering::Relaxed);
+            let size = s.unit.load(Ordering::Relaxed);
             let mut unit = base;
-            while unit + self.unit <= base + len {
-                f((unit + self.unit - G_RESERVE) as *mut G);
-                unit += self.unit;
+            while unit + size <= base + len {
+                f((unit + size - G_RESERVE) as *mut G);
+                unit += size;
             }
         }
     }
@@ -359,10 +460,11 @@ impl StackAlloc {
             let base = s.base.load(Ordering::Relaxed);
             let len = s.len.load(Ordering::Relaxed);
             if addr >= base && addr < base + len {
-                let off = (addr - base) % self.unit;
+                let size = s.unit.load(Ordering::Relaxed);
+                let off = (addr - base) % size;
                 if off < self.page {
                     let unit = addr - off;
-                    return Some((unit + self.unit - G_RESERVE) as *mut G);
+                    return Some((unit + size - G_RESERVE) as *mut G);
                 }
                 return None;
             }

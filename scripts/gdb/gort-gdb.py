@@ -63,6 +63,10 @@ _FIELDS = (
     "stacks", "stacks_unit", "stacks_nslabs", "stacks_slabs",
     "slab_size", "slab_base", "slab_len",
 )
+# Appended later (a table's `size` says whether it has them).
+_OPTIONAL_FIELDS = (
+    "slab_unit",  # each slab's own unit size (gort_go_ex stack classes)
+)
 _MAGIC = b"gortdbgi"
 _VERSION = 1
 _MAX_SLABS = 4096  # src/stack.rs MAX_SLABS: a larger count is garbage
@@ -253,11 +257,12 @@ class Runtime(object):
         if version != _VERSION:
             raise gdb.GdbError("gort: gort_debug_info version %d, this script reads version %d"
                                % (version, _VERSION))
-        n = min(size // 8, len(_FIELDS))
+        names = _FIELDS + _OPTIONAL_FIELDS
+        n = min(size // 8, len(names))
         if n < len(_FIELDS):
             raise gdb.GdbError("gort: gort_debug_info is too short (%d bytes)" % size)
         words = struct.unpack("<%dQ" % n, _read(addr, n * 8))
-        self.di = dict(zip(_FIELDS, words))
+        self.di = dict(zip(names, words))
         self._reasons = None
         self._syms = {}
 
@@ -293,6 +298,10 @@ class Runtime(object):
             ent = _read(slabs + i * ssize, ssize)
             base = struct.unpack_from("<Q", ent, d["slab_base"])[0]
             length = struct.unpack_from("<Q", ent, d["slab_len"])[0]
+            if "slab_unit" in d:
+                unit = struct.unpack_from("<Q", ent, d["slab_unit"])[0]
+                if unit < d["g_reserve"]:
+                    continue  # being registered right now
             u = base
             while u + unit <= base + length:
                 gaddr = u + unit - d["g_reserve"]
