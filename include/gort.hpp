@@ -1,7 +1,10 @@
 // gort.hpp: C++17 interface to gort, header-only over <gort.h>.
 //
 //   gort::go(f, args...)                 go f(args...)
-//   gort::chan<T> c(cap)                 make(chan T, cap); RAII reference
+//   gort::this_goroutine::id/yield/sleep_for
+//   gort::chan<T> c(cap)                 make(chan T, cap); RAII reference;
+//                                        any move-constructible T (memcpy
+//                                        if trivially copyable, else moved)
 //   c.send(v) / c.recv() / for (T v : c) <-, range until closed
 //   gort::select(gort::on_recv(c, f), gort::on_send(c, v, g),
 //                gort::on_timeout(10ms, h))          select { ... }
@@ -28,6 +31,7 @@
 
 #include <gort.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -126,17 +130,24 @@ int run(int argc, char **argv, F &&main_fn) {
     return gort_mstart();
 }
 
+template <class Rep, class Period>
+void sleep_for(std::chrono::duration<Rep, Period> d) {
+    detail::check(gort_sleep(detail::to_ns(d)), "gort::sleep_for");
+}
+
+/// The calling goroutine, as std::this_thread is the calling thread.
 namespace this_goroutine {
 /// The current goroutine's id, 0 off a goroutine.
 inline int64_t id() noexcept { return gort_goid(); }
 /// Lets other goroutines run (Go's runtime.Gosched).
 inline void yield() noexcept { gort_yield(); }
-} // namespace this_goroutine
-
+/// Parks the goroutine for at least d (gort::sleep_for; Go's
+/// time.Sleep). Off a goroutine it blocks the thread.
 template <class Rep, class Period>
 void sleep_for(std::chrono::duration<Rep, Period> d) {
-    detail::check(gort_sleep(detail::to_ns(d)), "gort::sleep_for");
+    gort::sleep_for(d);
 }
+} // namespace this_goroutine
 
 /// Outcome of a non-blocking or timed channel operation.
 enum class status { ok, closed, would_block, timed_out };
@@ -151,83 +162,257 @@ inline status to_status(int rc, const char *what) {
     default: throw error(rc, what);
     }
 }
+
+// Elements
+//
+// The C channel copies elem_size bytes: into its ring buffer, or straight
+// into a parked receiver's variable, under its lock and with no hook that
+// could run a constructor at that moment. So only a type whose bytes are
+// the value can travel by memcpy: a trivially copyable T does, unchanged
+// (elem_size == sizeof(T), no allocation: the fast path). Any other T is
+// boxed: the C channel's element is a T* (elem_size == sizeof(T *)) to a
+// T that the sender move- or copy-constructs on the heap before the C
+// call, and the receiver moves out of and deletes after it. A box in the
+// C channel (buffered, or in flight to a receiver) is owned by the
+// channel. One new/delete per element is the price; the alternatives
+// are worse: a pointer to the sender's own variable would dangle once a
+// buffered send returns, and a ring of T inside the C channel would need
+// the runtime to call C++ constructors under its lock.
+//
+// Ownership of the boxes still buffered when the channel goes away needs
+// to know which chan object is the last, and gort_chan_release does not
+// say (nor can the C channel run a destructor for its elements). So the
+// chan objects of a boxed channel share one count of their own (below,
+// chan_handle<T, true>) and one C reference between them: the last one
+// to go drains the buffer with gort_chan_try_recv, deleting each box, and
+// then releases the C reference. Nobody can be blocked on the channel by
+// then: every send, receive and select goes through a chan object, which
+// keeps the count above zero while it runs.
+//
+// Exceptions: only pointers pass through the C channel, so a T that
+// throws cannot corrupt it. A constructor throwing into a box (or
+// std::bad_alloc) means nothing was sent; a move throwing out of a box
+// leaves the box to a std::unique_ptr, so the element is destroyed, not
+// leaked, and the channel holds exactly what it held without it.
+
+/// Whether gort::chan<T> boxes its elements (see "Elements" above).
+template <class T>
+inline constexpr bool chan_boxed = !std::is_trivially_copyable_v<T>;
+
+/// T in a non-deduced context (std::type_identity_t in C++20): the channel
+/// alone decides T in on_send(c, v, f), so 7 can be sent on a chan<long>.
+template <class T>
+struct identity {
+    using type = T;
+};
+template <class T>
+using identity_t = typename identity<T>::type;
+
+/// A chan<T> object's claim on its C channel. Memcpy elements: each object
+/// owns one C reference (a copy retains, destruction releases).
+template <class T, bool Boxed = chan_boxed<T>>
+class chan_handle {
+public:
+    explicit chan_handle(size_t cap) : c_(gort_chan_make(sizeof(T), cap)) {
+        if (!c_)
+            throw error(null_error(), "gort::chan");
+    }
+    /// Adopts a reference the caller owns.
+    explicit chan_handle(gort_chan *c) : c_(c) {
+        if (!c_)
+            throw error(null_error(), "gort::chan");
+    }
+    chan_handle(const chan_handle &o) noexcept : c_(o.c_) {
+        if (c_)
+            gort_chan_retain(c_);
+    }
+    chan_handle(chan_handle &&o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
+    chan_handle &operator=(chan_handle o) noexcept {
+        std::swap(c_, o.c_);
+        return *this;
+    }
+    ~chan_handle() {
+        if (c_)
+            gort_chan_release(c_);
+    }
+    gort_chan *get() const noexcept { return c_; }
+
+private:
+    gort_chan *c_;
+};
+
+/// Boxed elements: the chan objects share `refs` and one C reference; the
+/// last one deletes the boxes still buffered, then releases the C
+/// channel (see "Elements" above).
+template <class T>
+class chan_handle<T, true> {
+    struct shared {
+        std::atomic<size_t> refs;
+        gort_chan *c;
+    };
+
+public:
+    explicit chan_handle(size_t cap) {
+        std::unique_ptr<shared> s(new shared{{1}, nullptr});
+        s->c = gort_chan_make(sizeof(T *), cap);
+        if (!s->c)
+            throw error(null_error(), "gort::chan");
+        s_ = s.release();
+    }
+    chan_handle(const chan_handle &o) noexcept : s_(o.s_) {
+        if (s_)
+            s_->refs.fetch_add(1, std::memory_order_relaxed); // o's own reference keeps s_ alive
+    }
+    chan_handle(chan_handle &&o) noexcept : s_(std::exchange(o.s_, nullptr)) {}
+    chan_handle &operator=(chan_handle o) noexcept {
+        std::swap(s_, o.s_);
+        return *this;
+    }
+    ~chan_handle() {
+        // acq_rel: release our uses of the channel to the last owner, and
+        // (as the last owner) acquire everyone else's before draining.
+        if (!s_ || s_->refs.fetch_sub(1, std::memory_order_acq_rel) != 1)
+            return;
+        T *box = nullptr;
+        while (gort_chan_try_recv(s_->c, &box) == GORT_OK) // closed or not; then EAGAIN or ECLOSED
+            delete box;
+        gort_chan_release(s_->c);
+        delete s_;
+    }
+    gort_chan *get() const noexcept { return s_ ? s_->c : nullptr; }
+
+private:
+    shared *s_;
+};
 } // namespace detail
 
-/// A channel of T (Go's chan T). Elements are copied by value with memcpy,
-/// so T must be trivially copyable (send pointers for anything else). Each
-/// chan object owns one reference: copies share the channel (retain),
-/// destruction releases it.
+/// A channel of T (Go's chan T), for any move-constructible T. Each chan
+/// object is a reference: copies share the channel, and it goes away with
+/// the last of them.
+///
+/// Trivially copyable T (int, a struct of scalars, a raw pointer) travels
+/// by memcpy through the C channel, as in C; each chan object owns one C
+/// reference (gort_chan_retain/gort_chan_release). Any other T
+/// (std::string, std::unique_ptr, std::vector, ...) is moved in and out:
+/// send(std::move(v)) or send(v) (a copy) constructs the element in a heap
+/// box, a receive move-constructs it out (recv, select, range-for) or
+/// move-assigns it (try_recv, recv_for) and destroys the box, so every
+/// element is destroyed exactly once. Elements still buffered when the
+/// last chan object goes, closed or not, are destroyed then.
+///
+/// A send that does not happen (closed, would_block, timed_out) leaves an
+/// rvalue argument holding its value (moved back by move assignment; a T
+/// that has none is destroyed instead): `c.try_send(std::move(p))` can be
+/// retried. Go panics on a send to a closed channel; here it returns false.
+///
+/// Exceptions (boxed T): if constructing the element for a send throws
+/// (T's move or copy constructor, std::bad_alloc), nothing is sent and the
+/// exception propagates; the argument is as T's constructor left it. If
+/// moving an element out on a receive throws, that element has been taken
+/// from the channel: it is destroyed (not leaked) and the exception
+/// propagates. Either way the channel stays consistent and usable, and
+/// holds exactly the other elements, in order.
+///
+/// native_handle() of a boxed channel carries T* boxes made by `new`: C
+/// code receiving one owns it, and C references do not keep buffered
+/// elements alive past the last chan object.
 template <class T>
 class chan {
-    static_assert(std::is_trivially_copyable_v<T>,
-                  "gort::chan<T> copies elements with memcpy; T must be trivially copyable");
+    static constexpr bool boxed = detail::chan_boxed<T>;
+    static_assert(std::is_object_v<T> && !std::is_array_v<T>, "gort::chan<T>: T must be an object type, not an array");
+    static_assert(!boxed || std::is_move_constructible_v<T>,
+                  "gort::chan<T> moves elements that are not trivially copyable: T must be move-constructible");
 
 public:
     /// make(chan T, cap). Throws gort::error: GORT_ENOTINIT before init,
     /// GORT_ENOMEM when memory is exhausted.
-    explicit chan(size_t cap = 0) : c_(gort_chan_make(sizeof(T), cap)) {
-        if (!c_)
-            throw error(detail::null_error(), "gort::chan");
-    }
-    /// Adopts a reference the caller owns (e.g. from gort_after).
-    static chan adopt(gort_chan *c) { return chan(c, adopt_tag{}); }
-
-    chan(const chan &o) noexcept : c_(o.c_) {
-        if (c_)
-            gort_chan_retain(c_);
-    }
-    chan(chan &&o) noexcept : c_(std::exchange(o.c_, nullptr)) {}
-    chan &operator=(chan o) noexcept {
-        std::swap(c_, o.c_);
-        return *this;
-    }
-    ~chan() {
-        if (c_)
-            gort_chan_release(c_);
+    explicit chan(size_t cap = 0) : h_(cap) {}
+    /// Adopts a reference the caller owns (e.g. from gort_after). Not for
+    /// boxed T: the elements of a C channel are not boxes.
+    static chan adopt(gort_chan *c) {
+        static_assert(!boxed, "gort::chan<T>::adopt: only for trivially copyable T");
+        return chan(c, adopt_tag{});
     }
 
     /// c <- v. Returns false if the channel is closed (Go panics there).
-    bool send(const T &v) const { return detail::to_status(gort_chan_send(c_, &v), "chan::send") == status::ok; }
+    bool send(const T &v) const { return put(v, op_send(), "chan::send") == status::ok; }
+    bool send(T &&v) const { return put(std::move(v), op_send(), "chan::send") == status::ok; }
     /// v, ok := <-c: nullopt once closed and drained.
     std::optional<T> recv() const {
-        T v;
-        if (detail::to_status(gort_chan_recv(c_, &v), "chan::recv") != status::ok)
-            return std::nullopt;
-        return v;
+        if constexpr (!boxed) {
+            T v;
+            if (detail::to_status(gort_chan_recv(c(), &v), "chan::recv") != status::ok)
+                return std::nullopt;
+            return v;
+        } else {
+            status st;
+            std::unique_ptr<T> box = take(op_recv(), st, "chan::recv");
+            if (st != status::ok)
+                return std::nullopt;
+            return std::optional<T>(std::in_place, std::move(*box)); // a throw: box frees it
+        }
     }
-    status try_send(const T &v) const { return detail::to_status(gort_chan_try_send(c_, &v), "chan::try_send"); }
-    status try_recv(T &out) const { return detail::to_status(gort_chan_try_recv(c_, &out), "chan::try_recv"); }
+    status try_send(const T &v) const { return put(v, op_try_send(), "chan::try_send"); }
+    status try_send(T &&v) const { return put(std::move(v), op_try_send(), "chan::try_send"); }
+    /// Receives into out if a value is ready. Memcpy T: on closed, out is
+    /// zeroed (the C call's zero value); boxed T: out is assigned only on
+    /// status::ok (T must be move-assignable).
+    status try_recv(T &out) const { return take_into(out, op_try_recv(), "chan::try_recv"); }
     template <class Rep, class Period>
     status send_for(const T &v, std::chrono::duration<Rep, Period> d) const {
-        return detail::to_status(gort_chan_send_timeout(c_, &v, detail::to_ns(d)), "chan::send_for");
+        return put(v, op_send_for(detail::to_ns(d)), "chan::send_for");
     }
     template <class Rep, class Period>
-    status recv_for(T &out, std::chrono::duration<Rep, Period> d) const {
-        return detail::to_status(gort_chan_recv_timeout(c_, &out, detail::to_ns(d)), "chan::recv_for");
+    status send_for(T &&v, std::chrono::duration<Rep, Period> d) const {
+        return put(std::move(v), op_send_for(detail::to_ns(d)), "chan::send_for");
     }
-    /// close(c). Returns false if it was already closed.
-    bool close() const { return detail::to_status(gort_chan_close(c_), "chan::close") == status::ok; }
-    size_t size() const { return static_cast<size_t>(gort_chan_len(c_)); }
-    size_t capacity() const { return static_cast<size_t>(gort_chan_cap(c_)); }
-    gort_chan *native_handle() const noexcept { return c_; }
+    /// As try_recv, waiting up to d.
+    template <class Rep, class Period>
+    status recv_for(T &out, std::chrono::duration<Rep, Period> d) const {
+        return take_into(out, op_recv_for(detail::to_ns(d)), "chan::recv_for");
+    }
+    /// close(c). Returns false if it was already closed. Buffered elements
+    /// stay receivable.
+    bool close() const { return detail::to_status(gort_chan_close(c()), "chan::close") == status::ok; }
+    size_t size() const { return static_cast<size_t>(gort_chan_len(c())); }
+    size_t capacity() const { return static_cast<size_t>(gort_chan_cap(c())); }
+    gort_chan *native_handle() const noexcept { return c(); }
 
     /// `for (T v : c)` receives until the channel is closed (Go's range).
+    /// Boxed T: *it is T&& (as for std::move_iterator: the loop owns each
+    /// element), so `for (T v : c)` moves and works for move-only T; use
+    /// `auto &&` or `const auto &` to bind a reference instead.
     class iterator {
     public:
         using iterator_category = std::input_iterator_tag;
         using value_type = T;
         using difference_type = std::ptrdiff_t;
-        using pointer = const T *;
-        using reference = const T &;
+        using pointer = std::conditional_t<boxed, T *, const T *>;
+        using reference = std::conditional_t<boxed, T &&, const T &>;
         iterator() = default;
         explicit iterator(const chan *c) : c_(c) { ++*this; }
-        const T &operator*() const { return v_; }
-        iterator &operator++() {
-            auto v = c_->recv();
-            if (v)
-                v_ = *v;
+        reference operator*() const {
+            if constexpr (boxed)
+                return std::move(*v_);
             else
-                c_ = nullptr;
+                return v_;
+        }
+        iterator &operator++() {
+            if constexpr (boxed) {
+                v_.reset();
+                status st;
+                std::unique_ptr<T> box = c_->take(c_->op_recv(), st, "chan::recv");
+                if (st == status::ok)
+                    v_.emplace(std::move(*box));
+                else
+                    c_ = nullptr;
+            } else {
+                auto v = c_->recv();
+                if (v)
+                    v_ = *v;
+                else
+                    c_ = nullptr;
+            }
             return *this;
         }
         bool operator==(const iterator &o) const { return c_ == o.c_; }
@@ -235,18 +420,84 @@ public:
 
     private:
         const chan *c_ = nullptr;
-        T v_{};
+        // boxed: an optional, so T need not be default-constructible, and
+        // mutable, so that *it can move out of it
+        mutable std::conditional_t<boxed, std::optional<T>, T> v_{};
     };
     iterator begin() const { return iterator(this); }
     iterator end() const { return iterator(); }
 
 private:
     struct adopt_tag {};
-    chan(gort_chan *c, adopt_tag) : c_(c) {
-        if (!c_)
-            throw error(detail::null_error(), "gort::chan");
+    chan(gort_chan *c, adopt_tag) : h_(c) {}
+    gort_chan *c() const noexcept { return h_.get(); }
+
+    // The C calls, bound to this channel, for put and take.
+    auto op_send() const {
+        return [c = c()](const void *e) { return gort_chan_send(c, e); };
     }
-    gort_chan *c_;
+    auto op_try_send() const {
+        return [c = c()](const void *e) { return gort_chan_try_send(c, e); };
+    }
+    auto op_send_for(int64_t ns) const {
+        return [c = c(), ns](const void *e) { return gort_chan_send_timeout(c, e, ns); };
+    }
+    auto op_recv() const {
+        return [c = c()](void *e) { return gort_chan_recv(c, e); };
+    }
+    auto op_try_recv() const {
+        return [c = c()](void *e) { return gort_chan_try_recv(c, e); };
+    }
+    auto op_recv_for(int64_t ns) const {
+        return [c = c(), ns](void *e) { return gort_chan_recv_timeout(c, e, ns); };
+    }
+
+    // Sends v (a const T& or a T&&) with send_op. Boxed: the box is the
+    // channel's once the C call succeeds; otherwise it is freed, and an
+    // rvalue v gets its value back first.
+    template <class V, class Op>
+    status put(V &&v, Op send_op, const char *what) const {
+        if constexpr (!boxed) {
+            return detail::to_status(send_op(&v), what);
+        } else {
+            std::unique_ptr<T> box(new T(std::forward<V>(v))); // a throw: nothing sent
+            T *p = box.get();
+            int rc = send_op(&p);
+            if (rc == GORT_OK) {
+                box.release(); // now the channel's (or its receiver's)
+                return status::ok;
+            }
+            if constexpr (!std::is_lvalue_reference_v<V> && std::is_move_assignable_v<T>)
+                v = std::move(*box); // not sent: the caller keeps its value
+            return detail::to_status(rc, what);
+        }
+    }
+
+    // Boxed: receives a box with recv_op into an owner (null unless st is
+    // status::ok), so every path out of the caller frees it.
+    template <class Op>
+    std::unique_ptr<T> take(Op recv_op, status &st, const char *what) const {
+        T *p = nullptr;
+        int rc = recv_op(&p);
+        std::unique_ptr<T> box(p);
+        st = detail::to_status(rc, what);
+        return box;
+    }
+
+    template <class Op>
+    status take_into(T &out, Op recv_op, const char *what) const {
+        if constexpr (!boxed) {
+            return detail::to_status(recv_op(&out), what);
+        } else {
+            status st;
+            std::unique_ptr<T> box = take(recv_op, st, what);
+            if (st == status::ok)
+                out = std::move(*box); // a throw: box frees it
+            return st;
+        }
+    }
+
+    detail::chan_handle<T> h_;
 };
 
 /// A channel that receives the time (gort_nanotime) once d has passed
@@ -264,7 +515,7 @@ struct case_base {};
 } // namespace detail
 
 /// Receive case: f(std::optional<T>) runs if it proceeds (nullopt: closed).
-template <class T, class F>
+template <class T, class F, bool Boxed = detail::chan_boxed<T>>
 struct recv_case : detail::case_base {
     const chan<T> *c;
     F f;
@@ -278,9 +529,32 @@ struct recv_case : detail::case_base {
     void fire(const gort_select_case &sc) { f(sc.closed ? std::optional<T>() : std::optional<T>(v)); }
 };
 
+/// Receive case of a boxed channel: gort_select writes the box only into
+/// the chosen case, and fire() takes it at once, so a throwing move or f
+/// cannot leak it.
+template <class T, class F>
+struct recv_case<T, F, true> : detail::case_base {
+    const chan<T> *c;
+    F f;
+    T *box = nullptr;
+    void fill(gort_select_case &sc) {
+        sc.chan = c ? c->native_handle() : nullptr;
+        sc.dir = GORT_SELECT_RECV;
+        sc.elem = &box;
+        sc.closed = false;
+    }
+    void fire(const gort_select_case &sc) {
+        std::unique_ptr<T> own(std::exchange(box, nullptr));
+        if (sc.closed || !own)
+            f(std::optional<T>());
+        else
+            f(std::optional<T>(std::in_place, std::move(*own)));
+    }
+};
+
 /// Send case: f(bool sent) runs if it proceeds (false: the channel was
 /// closed and nothing was sent).
-template <class T, class F>
+template <class T, class F, bool Boxed = detail::chan_boxed<T>>
 struct send_case : detail::case_base {
     const chan<T> *c;
     T v;
@@ -294,6 +568,29 @@ struct send_case : detail::case_base {
     void fire(const gort_select_case &sc) { f(!sc.closed); }
 };
 
+/// Send case of a boxed channel: the value is boxed when the case is made;
+/// the box becomes the channel's if this case sends, and is destroyed with
+/// the case otherwise (as in Go, an unchosen send's value is dropped).
+template <class T, class F>
+struct send_case<T, F, true> : detail::case_base {
+    const chan<T> *c;
+    std::unique_ptr<T> box;
+    F f;
+    T *p = nullptr; // what gort_select copies into the channel: box.get()
+    void fill(gort_select_case &sc) {
+        p = box.get();
+        sc.chan = c ? c->native_handle() : nullptr;
+        sc.dir = GORT_SELECT_SEND;
+        sc.elem = &p;
+        sc.closed = false;
+    }
+    void fire(const gort_select_case &sc) {
+        if (!sc.closed)
+            (void)box.release(); // sent: the channel owns it now
+        f(!sc.closed);
+    }
+};
+
 /// Runs f() if nothing else is ready after d (or at once: Go's default
 /// case, with d == 0).
 template <class F>
@@ -304,8 +601,22 @@ struct timeout_case {
 
 template <class T, class F>
 recv_case<T, F> on_recv(const chan<T> &c, F f) { return {{}, &c, std::move(f)}; }
+/// The case sends a copy of v, or v itself moved (on_send(c, std::move(v),
+/// f)); T is the channel's.
 template <class T, class F>
-send_case<T, F> on_send(const chan<T> &c, const T &v, F f) { return {{}, &c, v, std::move(f)}; }
+send_case<T, F> on_send(const chan<T> &c, const detail::identity_t<T> &v, F f) {
+    if constexpr (detail::chan_boxed<T>)
+        return {{}, &c, std::make_unique<T>(v), std::move(f)};
+    else
+        return {{}, &c, v, std::move(f)};
+}
+template <class T, class F>
+send_case<T, F> on_send(const chan<T> &c, detail::identity_t<T> &&v, F f) {
+    if constexpr (detail::chan_boxed<T>)
+        return {{}, &c, std::make_unique<T>(std::move(v)), std::move(f)};
+    else
+        return {{}, &c, v, std::move(f)};
+}
 template <class Rep, class Period, class F>
 timeout_case<F> on_timeout(std::chrono::duration<Rep, Period> d, F f) { return {detail::to_ns(d), std::move(f)}; }
 template <class F>
