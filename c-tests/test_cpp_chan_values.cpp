@@ -14,6 +14,9 @@
 //  - a send that does not happen (would_block, timed_out, closed, a blocked
 //    sender woken by close) leaves an rvalue argument with its value; a
 //    receive that gets nothing leaves `out` untouched.
+//  - a type with only a move constructor (no default constructor, no
+//    assignment) through send, recv, select and range-for; a
+//    chan<chan<int>> of reply channels served by a goroutine.
 //  - gort::go(f, std::unique_ptr) and a move-only callable;
 //    this_goroutine::id, yield and sleep_for.
 //  - a counting type (static atomic constructions and destructions, and a
@@ -413,6 +416,50 @@ void vectors() {
     }
     CHECK_EQ(i, 10);
     printf("std::vector<std::string>: ok\n");
+}
+
+// Move-constructible only: no default constructor, no assignment.
+struct fixed {
+    const std::string s;
+    explicit fixed(std::string x) : s(std::move(x)) {}
+};
+static_assert(!std::is_move_assignable_v<fixed> && !std::is_default_constructible_v<fixed>, "fixed");
+
+void other_types() {
+    // recv, select and range-for need only a move constructor
+    gort::chan<fixed> c(2);
+    CHECK(c.send(fixed("one")));
+    const fixed two("two");
+    CHECK(c.send(two)); // a copy
+    fixed three("three");
+    CHECK(c.try_send(std::move(three)) == gort::status::would_block); // not assignable: not given back
+    auto x = c.recv();
+    CHECK(x && x->s == "one");
+    int k = gort::select(gort::on_recv(c, [](std::optional<fixed> v) { CHECK(v && v->s == "two"); }));
+    CHECK_EQ(k, 0);
+    CHECK(c.send(fixed("four")));
+    CHECK(c.close());
+    int n = 0;
+    for (fixed f : c) {
+        CHECK(f.s == "four");
+        n++;
+    }
+    CHECK_EQ(n, 1);
+
+    // a channel of reply channels (Go's request/response idiom)
+    gort::chan<gort::chan<int>> requests;
+    gort::go([requests] {
+        for (gort::chan<int> reply : requests)
+            CHECK(reply.send(static_cast<int>(reply.capacity()) * 10));
+    });
+    for (int i = 0; i < 100; i++) {
+        gort::chan<int> reply(static_cast<size_t>(i % 3));
+        CHECK(requests.send(reply));
+        auto v = reply.recv();
+        CHECK(v && *v == (i % 3) * 10);
+    }
+    CHECK(requests.close());
+    printf("other types: ok (move-constructible only; chan<chan<int>>)\n");
 }
 
 void counting() {
@@ -846,6 +893,7 @@ int main(int argc, char **argv) {
         strings();
         unique_ptrs();
         vectors();
+        other_types();
         counting();
         throwing();
         selects();
