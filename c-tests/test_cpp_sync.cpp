@@ -36,6 +36,7 @@
 #include <deque>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 
 using namespace std::chrono_literals;
 
@@ -359,6 +360,43 @@ void semaphores() {
 
 } // namespace
 
+// gort::lock_os_thread_guard: the thread stays put under a guard (nested
+// too), and the guard throws GORT_EPERM on a thread that is no goroutine.
+void os_thread_guards() {
+    std::atomic<int> done{0};
+    for (int k = 0; k < 4; k++) {
+        gort::go([&done] {
+            gort::lock_os_thread_guard outer;
+            long tid = check_gettid();
+            {
+                gort::lock_os_thread_guard inner;
+                for (int i = 0; i < 100; i++) {
+                    gort::this_goroutine::yield();
+                    gort::this_goroutine::sleep_for(std::chrono::microseconds(50));
+                    CHECK_EQ(check_gettid(), tid);
+                }
+            }
+            for (int i = 0; i < 100; i++) {
+                gort::this_goroutine::sleep_for(std::chrono::microseconds(50));
+                CHECK_EQ(check_gettid(), tid);
+            }
+            done++;
+        });
+    }
+    wait_until([&] { return done.load() == 4; }, "locked goroutines");
+    int code = 0;
+    std::thread host([&code] {
+        try {
+            gort::lock_os_thread_guard g;
+        } catch (const gort::error &e) {
+            code = e.code();
+        }
+    });
+    host.join();
+    CHECK_EQ(code, GORT_EPERM);
+    printf("lock_os_thread_guard: ok\n");
+}
+
 int main(int argc, char **argv) {
     setvbuf(stdout, nullptr, _IOLBF, 0);
     setenv("GORT_MAXPROCS", "2", 1);
@@ -369,6 +407,7 @@ int main(int argc, char **argv) {
         waitgroups();
         once();
         semaphores();
+        os_thread_guards();
         printf("test_cpp_sync: ok\n");
     });
     fprintf(stderr, "gort::run returned %d (%s)\n", rc, gort_strerror(rc));

@@ -18,6 +18,7 @@
 //   gort::set_deadline(fd, tp or d)      SetDeadline, with std::chrono
 //   gort::fd                             an owned fd, gort::close on scope exit
 //   gort::syscall_guard, gort::blocking(f, args...)
+//   gort::lock_os_thread_guard           runtime.LockOSThread + deferred Unlock
 //                                        entersyscall/exitsyscall around a
 //                                        call that blocks the thread
 //
@@ -1071,6 +1072,19 @@ public:
     ~syscall_guard() { gort_exitsyscall(); }
     syscall_guard(const syscall_guard &) = delete;
     syscall_guard &operator=(const syscall_guard &) = delete;
+};
+
+/// Wires the calling goroutine to its current OS thread for the guard's
+/// lifetime (Go's runtime.LockOSThread, with the deferred UnlockOSThread):
+/// it runs only on this thread, and no other goroutine runs there. Guards
+/// nest, each undoing its own lock. Throws gort::error: GORT_EPERM off a
+/// goroutine, GORT_EINVAL when nested too deep, GORT_ENOTINIT.
+class lock_os_thread_guard {
+public:
+    lock_os_thread_guard() { detail::check(gort_lock_os_thread(), "gort::lock_os_thread_guard"); }
+    ~lock_os_thread_guard() { gort_unlock_os_thread(); }
+    lock_os_thread_guard(const lock_os_thread_guard &) = delete;
+    lock_os_thread_guard &operator=(const lock_os_thread_guard &) = delete;
 };
 
 /// Runs f(args...) inside a syscall_guard and returns what it returns;

@@ -136,6 +136,13 @@ fn round_up(n: usize, to: usize) -> usize {
 }
 
 /// Go's stackinit: sizes the units and picks the guard method.
+///
+/// Never inlined: the allocator (its slab table is ~100 KiB) is built in
+/// this frame before it moves into STACKS, and inlined into `rt0_go` that
+/// frame would be paid by every `gort_init` call, including one made by
+/// mistake on a goroutine's 64 KiB stack (test_misuse), where the stack
+/// probe hits the guard page before the call can return GORT_EALREADY.
+#[inline(never)]
 pub(crate) fn stackinit(stack_size: usize, pref: GuardPref) -> &'static StackAlloc {
     let page = crate::os::phys_page_size();
     let unit = page + round_up(stack_size + G_RESERVE, page);
