@@ -150,6 +150,10 @@ static void main_g(void *arg) {
 }
 
 int main(int argc, char **argv) {
+    /* The exact count assumes every pick is a yield's; slowed ~10x, the
+     * loop between yields can outlast sysmon's 10 ms slice, and its
+     * hand-off adds a pick (seen once: 182 picks between two globals). */
+    CHECK_SKIP_UNDER_TSAN("sysmon hand-offs add picks the exact count does not model");
     setenv("GORT_MAXPROCS", "1", 1);
     return check_run_main(argc, argv, main_g);
 }
