@@ -109,7 +109,13 @@ fn schedinit(cfg: &Config, ncpu: u32, mode: Mode) -> Result<(), Error> {
     crate::traceback::set_level(cfg.traceback);
     crate::traceback::probe_frame_pointers();
     crate::signal::initsig();
-    let (procs, from) = cfg.procs.unwrap_or((ncpu, "ncpu"));
+    // Go's schedinit: GOMAXPROCS from the environment, else
+    // defaultGOMAXPROCS (the affinity mask, capped by the cgroup's CPU
+    // limit). The cgroup files are read only when they can matter.
+    let (procs, from) = match cfg.procs {
+        Some((n, var)) => (n, var.to_string()),
+        None => crate::cgroup::defaultgomaxprocs(ncpu, cfg.containermaxprocs),
+    };
     let allp: Box<[P]> = (0..procs).map(|id| P::new(id, procs)).collect();
     let coprimes = (1..=procs).filter(|&i| gcd(i, procs) == 1).collect();
     if let Err(e) = crate::netpoll::netpollinit() {

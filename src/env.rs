@@ -3,7 +3,8 @@
 //! | variable        | meaning                                                 |
 //! |-----------------|---------------------------------------------------------|
 //! | `GORT_MAXPROCS` | number of Ps; then `GOMAXPROCS`; then the CPUs in the  |
-//! |                 | process's affinity mask                                 |
+//! |                 | process's affinity mask, lowered to its cgroup's CPU    |
+//! |                 | limit (`cgroup.rs`)                                     |
 //! | `GORT_STACKSIZE`| usable bytes per goroutine stack, `k`/`m`/`g` suffixes |
 //! | `GORT_TRACEBACK`| Go's GOTRACEBACK: `none`, `single` (default), `all`,    |
 //! |                 | `crash` (what fatal errors and SIGQUIT print)           |
@@ -11,7 +12,8 @@
 //! |                 | `guard=madvise|mprotect|canary` (force a guard method), |
 //! |                 | `schedtrace=N`: a scheduler state line every N ms,      |
 //! |                 | `asyncpreemptoff=1` (no hand-off of running C code),    |
-//! |                 | `membarrier=0` (fence-based hand-off handshake)          |
+//! |                 | `membarrier=0` (fence-based hand-off handshake),         |
+//! |                 | `containermaxprocs=0` (ignore the cgroup CPU limit)     |
 //!
 //! A malformed value makes `gort_init` fail with `GORT_EINVAL` and a line on
 //! stderr naming the variable: silently running with other settings than the
@@ -39,8 +41,12 @@ pub(crate) enum GuardPref {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Config {
-    /// None: use the CPU count.
+    /// None: the default (`cgroup::defaultgomaxprocs`); else the number
+    /// and the variable it came from.
     pub procs: Option<(u32, &'static str)>,
+    /// Go's GODEBUG=containermaxprocs (on by default since Go 1.25): the
+    /// cgroup's CPU limit caps the default number of Ps.
+    pub containermaxprocs: bool,
     pub stack_size: usize,
     pub inittrace: bool,
     pub guard: GuardPref,
@@ -97,6 +103,7 @@ pub(crate) fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Config, Erro
     let mut schedtrace = 0;
     let mut asyncpreemptoff = false;
     let mut membarrier = true;
+    let mut containermaxprocs = true;
     if let Some(v) = nonempty("GORT_DEBUG") {
         for item in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             let Some((key, val)) = item.split_once('=') else {
@@ -117,16 +124,22 @@ pub(crate) fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Config, Erro
                         _ => return Err(bad("GORT_DEBUG", &v, "schedtrace=<ms>, 0 to 3600000")),
                     }
                 }
-                "asyncpreemptoff" | "membarrier" => {
+                "asyncpreemptoff" | "membarrier" | "containermaxprocs" => {
                     let on = match val {
                         "0" => false,
                         "1" => true,
-                        _ => return Err(bad("GORT_DEBUG", &v, "asyncpreemptoff=0|1, membarrier=0|1")),
+                        _ => {
+                            return Err(bad(
+                                "GORT_DEBUG",
+                                &v,
+                                "asyncpreemptoff=0|1, membarrier=0|1, containermaxprocs=0|1",
+                            ))
+                        }
                     };
-                    if key == "asyncpreemptoff" {
-                        asyncpreemptoff = on;
-                    } else {
-                        membarrier = on;
+                    match key {
+                        "asyncpreemptoff" => asyncpreemptoff = on,
+                        "membarrier" => membarrier = on,
+                        _ => containermaxprocs = on,
                     }
                 }
                 "guard" => {
@@ -145,7 +158,17 @@ pub(crate) fn parse(get: impl Fn(&str) -> Option<String>) -> Result<Config, Erro
             }
         }
     }
-    Ok(Config { procs, stack_size, inittrace, guard, schedtrace, asyncpreemptoff, membarrier, traceback })
+    Ok(Config {
+        procs,
+        containermaxprocs,
+        stack_size,
+        inittrace,
+        guard,
+        schedtrace,
+        asyncpreemptoff,
+        membarrier,
+        traceback,
+    })
 }
 
 /// "65536", "64k", "64K", "1m", "1g" (binary multiples).
@@ -163,7 +186,8 @@ pub(crate) fn parse_size(s: &str) -> Option<usize> {
     digits.parse::<usize>().ok()?.checked_mul(mult)
 }
 
-const DEBUG_KEYS: &str = "comma-separated key=value items of inittrace, schedtrace, guard, asyncpreemptoff, membarrier";
+const DEBUG_KEYS: &str =
+    "comma-separated key=value items of inittrace, schedtrace, guard, asyncpreemptoff, membarrier, containermaxprocs";
 
 fn bad(key: &str, val: &str, want: &str) -> Error {
     crate::os::write_stderr(&["gort: invalid ", key, "=\"", val, "\": want ", want, "\n"]);
@@ -186,6 +210,7 @@ mod tests {
             c,
             Config {
                 procs: None,
+                containermaxprocs: true,
                 stack_size: DEFAULT_STACK,
                 inittrace: false,
                 guard: GuardPref::Auto,
@@ -238,6 +263,9 @@ mod tests {
         let c = cfg(&[("GORT_DEBUG", "asyncpreemptoff=1,membarrier=0")]).unwrap();
         assert!(c.asyncpreemptoff && !c.membarrier);
         assert_eq!(cfg(&[("GORT_DEBUG", "membarrier=yes")]), Err(Error::Inval));
+        assert!(!cfg(&[("GORT_DEBUG", "containermaxprocs=0")]).unwrap().containermaxprocs);
+        assert!(cfg(&[("GORT_DEBUG", "containermaxprocs=1")]).unwrap().containermaxprocs);
+        assert_eq!(cfg(&[("GORT_DEBUG", "containermaxprocs=off")]), Err(Error::Inval));
     }
 
     #[test]

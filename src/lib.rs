@@ -16,6 +16,7 @@
 //! 1. [`boot`]: `gort_init` is Go's `rt0_go` (`args`, `osinit`,
 //!    `schedinit`), `gort_go` of the first goroutine is `newproc(mainPC)`,
 //!    `gort_mstart` is `mstart`. Also the c-archive mode (`gort_init_lib`).
+//!    [`cgroup`]: the CPU limit that caps the default number of Ps.
 //! 2. [`proc`]: `schedule`, `findrunnable`, the direct switch to the next
 //!    G, `gopark`/`goready`. [`switch`]: post-switch actions, `execute`.
 //!    [`spawn`]: `newproc`, spawn throttling, `goexit0`.
@@ -53,6 +54,7 @@ mod ffi;
 
 mod arch;
 pub mod boot;
+mod cgroup;
 pub mod chan;
 mod deadlock;
 mod debuginfo;
