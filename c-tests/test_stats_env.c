@@ -13,8 +13,11 @@
  *  - in re-exec'ed children: GOMAXPROCS=5 is used when GORT_MAXPROCS is
  *    unset; GORT_MAXPROCS wins when both are set; with neither set the CPU
  *    affinity mask decides (restricted with sched_setaffinity to 1 CPU ->
- *    1, and to 2 CPUs -> 2 when the machine has 2); an empty GORT_MAXPROCS
- *    counts as unset; the default stack is at least 64 KiB.
+ *    1, and to 2 CPUs -> 2 when the machine has 2; unrestricted, the
+ *    child sets GORT_DEBUG=containermaxprocs=0 so that a CPU quota on the
+ *    test machine's cgroup cannot lower the count: test_cgroup_procs
+ *    covers that bound); an empty GORT_MAXPROCS counts as unset; the
+ *    default stack is at least 64 KiB.
  *
  * How: children report "PROCS=<n> STACK=<bytes>" on stderr (program-mode
  * init only, no mstart needed) and the parent checks the exact numbers.
@@ -53,7 +56,9 @@ static int child(const char *mode) {
             }
         CHECK_EQ(n, want);
         CHECK(sched_setaffinity(0, sizeof set, &set) == 0);
-    } else if (strcmp(mode, "default")) {
+    } else if (!strcmp(mode, "default")) {
+        setenv("GORT_DEBUG", "containermaxprocs=0", 1);
+    } else {
         fprintf(stderr, "unknown mode %s\n", mode);
         return 2;
     }

@@ -495,7 +495,8 @@ int64_t gort_goid(void);
 int64_t gort_numgoroutine(void);
 
 // Number of Ps (Go's runtime.GOMAXPROCS(0)), or GORT_ENOTINIT. Fixed at
-// init from GORT_MAXPROCS, GOMAXPROCS or the CPU affinity mask.
+// init from GORT_MAXPROCS, GOMAXPROCS or else the CPU affinity mask,
+// lowered to the cgroup's CPU limit (rounded up, at least 2).
 int32_t gort_gomaxprocs(void);
 
 // Waits until one of `n` channel operations can proceed and performs it

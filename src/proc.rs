@@ -664,7 +664,8 @@ pub extern "C" fn gort_numgoroutine() -> i64 {
 }
 
 /// Number of Ps (Go's runtime.GOMAXPROCS(0)), or GORT_ENOTINIT. Fixed at
-/// init from GORT_MAXPROCS, GOMAXPROCS or the CPU affinity mask.
+/// init from GORT_MAXPROCS, GOMAXPROCS or else the CPU affinity mask,
+/// lowered to the cgroup's CPU limit (rounded up, at least 2).
 #[no_mangle]
 pub extern "C" fn gort_gomaxprocs() -> i32 {
     ffi_guard!("gort_gomaxprocs", {
