@@ -74,9 +74,9 @@ impl CpuLimit {
     /// adjustCgroupGOMAXPROCS): fractions round up, and never fewer than 2,
     /// because a limit is an average over the period, not a cap on
     /// parallelism: a 0.5-CPU cgroup may still run two threads at once,
-    /// and one P would leave a goroutine waiting behind every blocking
-    /// hand-off. The `as` conversion saturates, so an absurd quota cannot
-    /// wrap (Go's `int32(limit)` could).
+    /// while with one P every goroutine waits whenever one runs long C
+    /// code, until sysmon hands the P off. The `as` conversion saturates,
+    /// so an absurd quota cannot wrap (Go's `int32(limit)` could).
     pub(crate) fn procs(&self) -> u32 {
         self.cpus().ceil().max(2.0) as u32
     }
