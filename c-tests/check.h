@@ -15,6 +15,7 @@
 #define GORT_CHECK_H
 
 #include <gort.h>
+#include <pthread.h>
 
 #include <errno.h>
 #include <inttypes.h>
@@ -93,6 +94,37 @@ static inline const char *check_sanitizer(void) {
             return 77;                                                           \
         }                                                                        \
     } while (0)
+
+/* gort_dump_goroutines into buf (NUL-terminated, cut at cap - 1 bytes),
+ * through a pipe that a helper thread drains so that a large dump cannot
+ * block the writer. */
+struct check_reader {
+    int fd;
+    char *buf;
+    size_t cap, len;
+};
+static inline void *check_read_all(void *arg) {
+    struct check_reader *r = (struct check_reader *)arg;
+    for (;;) {
+        ssize_t n = read(r->fd, r->buf + r->len, r->cap - 1 - r->len);
+        if (n <= 0)
+            break;
+        r->len += (size_t)n;
+    }
+    r->buf[r->len] = 0;
+    return NULL;
+}
+static inline void check_dump_goroutines(char *buf, size_t cap) {
+    int pfd[2];
+    CHECK(pipe(pfd) == 0);
+    struct check_reader r = {pfd[0], buf, cap, 0};
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, check_read_all, &r) == 0);
+    CHECK_EQ(gort_dump_goroutines(pfd[1]), GORT_OK);
+    close(pfd[1]);
+    pthread_join(t, NULL);
+    close(pfd[0]);
+}
 
 static inline long check_gettid(void) { return (long)syscall(SYS_gettid); }
 

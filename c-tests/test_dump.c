@@ -177,23 +177,6 @@ static void start_blockers(void) {
     gort_sleep(100000000); /* from "about to block" to parked */
 }
 
-struct reader {
-    int fd;
-    char *buf;
-    size_t cap, len;
-};
-static void *read_all(void *arg) {
-    struct reader *r = arg;
-    for (;;) {
-        ssize_t n = read(r->fd, r->buf + r->len, r->cap - 1 - r->len);
-        if (n <= 0)
-            break;
-        r->len += (size_t)n;
-    }
-    r->buf[r->len] = 0;
-    return NULL;
-}
-
 /* The text of goroutine `id`'s entry: from its header to the blank line. */
 static const char *entry(const char *dump, int64_t id, char *out, size_t cap) {
     char head[64];
@@ -217,15 +200,7 @@ static char dump_buf[1 << 20];
 static void main_g(void *arg) {
     (void)arg;
     start_blockers();
-    int pfd[2];
-    CHECK(pipe(pfd) == 0);
-    struct reader r = {pfd[0], dump_buf, sizeof dump_buf, 0};
-    pthread_t t;
-    CHECK(pthread_create(&t, NULL, read_all, &r) == 0);
-    CHECK_EQ(gort_dump_goroutines(pfd[1]), GORT_OK);
-    close(pfd[1]);
-    pthread_join(t, NULL);
-    close(pfd[0]);
+    check_dump_goroutines(dump_buf, sizeof dump_buf);
     printf("%s", dump_buf);
 
     /* the dumping goroutine first */
@@ -266,13 +241,7 @@ static void main_g(void *arg) {
     CHECK_EQ(gort_dump_goroutines(dead[1]), -EBADF);
     close(dead[0]);
     CHECK_EQ(gort_setname("0123456789012345678901234567890123456789"), GORT_OK);
-    CHECK(pipe(pfd) == 0);
-    r = (struct reader){pfd[0], dump_buf, sizeof dump_buf, 0};
-    CHECK(pthread_create(&t, NULL, read_all, &r) == 0);
-    CHECK_EQ(gort_dump_goroutines(pfd[1]), GORT_OK);
-    close(pfd[1]);
-    pthread_join(t, NULL);
-    close(pfd[0]);
+    check_dump_goroutines(dump_buf, sizeof dump_buf);
     CHECK(strncmp(dump_buf, "goroutine 1 \"0123456789012345678901234567890\" [running]:\n", 57) == 0);
     CHECK_EQ(gort_setname(NULL), GORT_OK);
     printf("names: set, cut to 31 bytes, cleared\n");

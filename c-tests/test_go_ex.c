@@ -79,34 +79,7 @@ static long created(void) {
     return (long)st.goroutines_created;
 }
 
-struct reader {
-    int fd;
-    char *buf;
-    size_t cap, len;
-};
-
-static void *read_all(void *arg) {
-    struct reader *r = arg;
-    ssize_t k;
-    while (r->len + 1 < r->cap && (k = read(r->fd, r->buf + r->len, r->cap - 1 - r->len)) > 0)
-        r->len += (size_t)k;
-    r->buf[r->len] = 0;
-    return NULL;
-}
-
 static char dump_buf[1 << 20];
-
-static void dump_to_buf(void) {
-    int pfd[2];
-    CHECK(pipe(pfd) == 0);
-    struct reader r = {pfd[0], dump_buf, sizeof dump_buf, 0};
-    pthread_t t;
-    CHECK(pthread_create(&t, NULL, read_all, &r) == 0);
-    CHECK_OK(gort_dump_goroutines(pfd[1]));
-    close(pfd[1]);
-    pthread_join(t, NULL);
-    close(pfd[0]);
-}
 
 static void main_g(void *arg) {
     (void)arg;
@@ -180,7 +153,7 @@ static void main_g(void *arg) {
     int64_t id2 = gort_go_ex(parked, NULL, &longname);
     CHECK(id1 > 0 && id2 > 0);
     CHECK_OK(gort_sleep(20000000));
-    dump_to_buf();
+    check_dump_goroutines(dump_buf, sizeof dump_buf);
     char want[96];
     snprintf(want, sizeof want, "goroutine %lld \"big-worker\" [chan receive]:\n", (long long)id1);
     CHECK(strstr(dump_buf, want) != NULL);
