@@ -300,6 +300,9 @@ unsafe fn timedpark_unlock(gp: *mut G, arg: *mut c_void) -> bool {
     // waiter sits there. The goroutine is saved already, so firing at once
     // is fine.
     addtimer(&tp.timer, tp.when);
+    // `inner` must not read what only the caller's locks keep alive after
+    // releasing them, nor anything of the goroutine's stack when it holds
+    // no lock at all: the timer may have fired already (selectgo's park).
     // SAFETY: the caller's own unlock function and argument; tp is not touched after this.
     unsafe { inner(gp, inner_arg) }
 }

@@ -110,6 +110,12 @@ unsafe fn selunlock(_gp: *mut G, arg: *mut c_void) -> bool {
     true
 }
 
+/// The unlock function of a select that locked nothing: it must not touch
+/// the select's state (see the park in selectgo).
+unsafe fn sel_nothing_locked(_gp: *mut G, _arg: *mut c_void) -> bool {
+    true
+}
+
 fn fastrand() -> u32 {
     let mp = getm();
     if !mp.is_null() {
@@ -245,7 +251,18 @@ unsafe fn selectgo(cases: &mut [gort_select_case], timeout_ns: i64) -> c_int {
     }
     let deadline = deadline_after(timeout_ns);
     let reason = if sel.cases.is_empty() { WaitReason::SelectNoCases } else { WaitReason::Select };
-    park_until(&w, selunlock, &sel as *const Sel<'_> as *mut c_void, deadline, reason);
+    if sel.lockorder.is_empty() {
+        // Nothing is locked (no cases, or only NULL channels), so nothing
+        // keeps this goroutine parked while the parking M finishes: with a
+        // deadline the timer is armed first and may fire on another M at
+        // once, and the goroutine return and reuse this frame before
+        // selunlock would have read `sel` (test_select_nocases_timeout).
+        park_until(&w, sel_nothing_locked, std::ptr::null_mut(), deadline, reason);
+    } else {
+        // Safe to read `sel` in selunlock: we stay parked, or blocked in
+        // `sel.lock()` below, until it has unlocked the last channel.
+        park_until(&w, selunlock, &sel as *const Sel<'_> as *mut c_void, deadline, reason);
+    }
 
     // Pass 3: unlink the sudogs that did not fire.
     let winner = w.winner.get();
