@@ -42,15 +42,16 @@ static __attribute__((noinline)) long recurse(int n) {
     return n + recurse(n - 1) + (pad[0] - (char)n) + (pad[FRAME - 1] - (char)(n >> 8));
 }
 
-static long deep_result, mid_result;
+/* Polled by the main goroutine: atomics (TSan flags plain longs here). */
+static atomic_long deep_result, mid_result;
 
 static void deep(void *arg) {
-    deep_result = recurse((int)(intptr_t)arg);
+    atomic_store(&deep_result, recurse((int)(intptr_t)arg));
     gort_waitgroup_done(&wg);
 }
 
 static void mid(void *arg) {
-    mid_result = recurse((int)(intptr_t)arg);
+    atomic_store(&mid_result, recurse((int)(intptr_t)arg));
     gort_waitgroup_done(&wg);
 }
 
@@ -116,10 +117,10 @@ static void main_g(void *arg) {
     CHECK_OK(gort_waitgroup_add(&wg, 2));
     CHECK(gort_go_ex(deep, (void *)(intptr_t)DEEP, &big) > 0);
     CHECK(gort_go_ex(mid, (void *)(intptr_t)100, &odd) > 0);
-    while (deep_result == 0 || mid_result == 0)
+    while (atomic_load(&deep_result) == 0 || atomic_load(&mid_result) == 0)
         CHECK_OK(gort_sleep(1000000));
-    CHECK_EQ(deep_result, (long)DEEP * (DEEP + 1) / 2);
-    CHECK_EQ(mid_result, 100L * 101 / 2);
+    CHECK_EQ(atomic_load(&deep_result), (long)DEEP * (DEEP + 1) / 2);
+    CHECK_EQ(atomic_load(&mid_result), 100L * 101 / 2);
     CHECK_OK(gort_chan_close(never));
     CHECK_OK(gort_waitgroup_wait(&wg));
     gort_chan_release(never);
