@@ -530,7 +530,7 @@ pub extern "C" fn gort_chan_send(c: *mut gort_chan, elem: *const c_void) -> c_in
         if let Some(e) = check_send(c, elem) {
             return e;
         }
-        // SAFETY: validated above.
+        // SAFETY: check_send/check_recv above: c is non-null and the caller holds a reference to it; elem is null only where allowed and else spans elem_size bytes.
         unsafe { chansend_race(c, elem.cast(), true, 0) }
     })
 }
@@ -545,7 +545,7 @@ pub extern "C" fn gort_chan_recv(c: *mut gort_chan, elem: *mut c_void) -> c_int 
         if let Some(e) = check_recv(c) {
             return e;
         }
-        // SAFETY: validated above.
+        // SAFETY: check_send/check_recv above: c is non-null and the caller holds a reference to it; elem is null only where allowed and else spans elem_size bytes.
         unsafe { chanrecv_race(c, elem.cast(), true, 0) }
     })
 }
@@ -559,7 +559,7 @@ pub extern "C" fn gort_chan_try_send(c: *mut gort_chan, elem: *const c_void) -> 
         if let Some(e) = check_send(c, elem) {
             return e;
         }
-        // SAFETY: validated above.
+        // SAFETY: check_send/check_recv above: c is non-null and the caller holds a reference to it; elem is null only where allowed and else spans elem_size bytes.
         unsafe { chansend_race(c, elem.cast(), false, 0) }
     })
 }
@@ -573,7 +573,7 @@ pub extern "C" fn gort_chan_try_recv(c: *mut gort_chan, elem: *mut c_void) -> c_
         if let Some(e) = check_recv(c) {
             return e;
         }
-        // SAFETY: validated above.
+        // SAFETY: check_send/check_recv above: c is non-null and the caller holds a reference to it; elem is null only where allowed and else spans elem_size bytes.
         unsafe { chanrecv_race(c, elem.cast(), false, 0) }
     })
 }
@@ -587,7 +587,7 @@ pub extern "C" fn gort_chan_send_timeout(c: *mut gort_chan, elem: *const c_void,
         if let Some(e) = check_send(c, elem) {
             return e;
         }
-        // SAFETY: validated above.
+        // SAFETY: check_send/check_recv above: c is non-null and the caller holds a reference to it; elem is null only where allowed and else spans elem_size bytes.
         let r = unsafe { chansend_race(c, elem.cast(), timeout_ns != 0, deadline_after(timeout_ns)) };
         if r == GORT_EAGAIN {
             GORT_ETIMEDOUT
@@ -605,7 +605,7 @@ pub extern "C" fn gort_chan_recv_timeout(c: *mut gort_chan, elem: *mut c_void, t
         if let Some(e) = check_recv(c) {
             return e;
         }
-        // SAFETY: validated above.
+        // SAFETY: check_send/check_recv above: c is non-null and the caller holds a reference to it; elem is null only where allowed and else spans elem_size bytes.
         let r = unsafe { chanrecv_race(c, elem.cast(), timeout_ns != 0, deadline_after(timeout_ns)) };
         if r == GORT_EAGAIN {
             GORT_ETIMEDOUT

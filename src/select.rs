@@ -340,7 +340,7 @@ pub extern "C" fn gort_select(cases: *mut gort_select_case, n: usize, timeout_ns
         // TSan: every case's channel is released, the chosen one acquired
         // (the edges of the channel operation the select performs).
         crate::sanitize::tsan_release_each(cs.iter().map(|c| c.chan));
-        // SAFETY: validated above.
+        // SAFETY: the loop above checked every case (direction, a send's elem for elem_size > 0); the caller holds references to the non-null channels.
         let r = unsafe { selectgo(cs, timeout_ns) };
         if r >= 0 {
             crate::sanitize::tsan_acquire(cs[r as usize].chan);

@@ -240,7 +240,7 @@ pub(crate) fn checktimers(pp: &P, now: i64) -> bool {
         timers.update_timer0();
         timers.lock.unlock();
         crate::sanitize::tsan_acquire(tp);
-        // SAFETY: the owner armed t with this callback and keeps t alive while it is not IDLE.
+        // SAFETY: TimerFn's contract: the owner armed t with this callback and keeps t (and its arg) alive until t is IDLE again, which it is not while RUNNING.
         let done = unsafe { (t.f)(tp) };
         // TSan: the callback happens before a deltimer that waited for it.
         crate::sanitize::tsan_release(tp);
