@@ -126,6 +126,23 @@ static inline void check_dump_goroutines(char *buf, size_t cap) {
     close(pfd[0]);
 }
 
+#ifdef __cplusplus
+#include <chrono>
+/* C++ tests: polls p() every 100 us (parking the goroutine) until it
+ * holds; after 60 s fails the test with "hang: <what>". */
+template <class Pred>
+void check_wait_until(Pred p, const char *what) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!p()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            fprintf(stderr, "hang: %s\n", what);
+            CHECK(0);
+        }
+        gort_sleep(100000);
+    }
+}
+#endif
+
 static inline long check_gettid(void) { return (long)syscall(SYS_gettid); }
 
 static inline int64_t check_now_ns(void) {

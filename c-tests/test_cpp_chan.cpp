@@ -91,18 +91,6 @@ struct functor {
 std::atomic<long> str_len{0};
 void takes_string(std::string s, int n) { str_len.fetch_add(static_cast<long>(s.size()) * n); }
 
-template <class Pred>
-void wait_until(Pred p, const char *what) {
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (!p()) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            fprintf(stderr, "hang: %s\n", what);
-            CHECK(0);
-        }
-        gort::sleep_for(100us);
-    }
-}
-
 void goroutines() {
     CHECK_EQ(gort::this_goroutine::id(), 1);
     gort::this_goroutine::yield();
@@ -145,7 +133,7 @@ void goroutines() {
     CHECK(gort::go(functor{10}, 1) > 0);
     CHECK(gort::go(functor{100}, 2) > 0);
     CHECK(gort::go(&takes_string, std::string("hello"), 3) > 0);
-    wait_until([] { return functor_runs.load() == 113 && str_len.load() == 15; }, "functor goroutines");
+    check_wait_until([] { return functor_runs.load() == 113 && str_len.load() == 15; }, "functor goroutines");
     printf("go: ok (lambdas, functors, functions with arguments)\n");
 }
 
@@ -329,11 +317,11 @@ void time_checks() {
             tid = gort::this_goroutine::id();
             runs++;
         });
-        wait_until([&] { return runs.load() == 1; }, "timer");
+        check_wait_until([&] { return runs.load() == 1; }, "timer");
         CHECK(tid.load() > 0 && tid.load() != me);
         CHECK(!t.stop()); // already fired
         CHECK(!t.reset(5ms));
-        wait_until([&] { return runs.load() == 2; }, "timer after reset");
+        check_wait_until([&] { return runs.load() == 2; }, "timer after reset");
         CHECK(!t.reset(50ms));
         CHECK(t.stop()); // armed: stopped before firing
         CHECK(!t.stop());
@@ -341,7 +329,7 @@ void time_checks() {
         CHECK_EQ(runs.load(), 2);
         CHECK(!t.reset(1h));
         CHECK(t.reset(1ms)); // armed: re-armed
-        wait_until([&] { return runs.load() == 3; }, "timer after reset while armed");
+        check_wait_until([&] { return runs.load() == 3; }, "timer after reset while armed");
     }
     {
         gort::timer t(50ms, [&] { runs += 100; });
@@ -367,7 +355,7 @@ void time_checks() {
         for (int k = 0; k < 100; k++)
             delete[] new char[48]; // reuse whatever was freed
     }
-    wait_until([] { return intact.load() + broken.load() == 20; }, "callables of destroyed timers");
+    check_wait_until([] { return intact.load() + broken.load() == 20; }, "callables of destroyed timers");
     CHECK_EQ(broken.load(), 0);
     CHECK_EQ(intact.load(), 20);
     printf("time: ok\n");

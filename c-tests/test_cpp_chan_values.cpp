@@ -70,18 +70,6 @@ const size_t caps[] = {0, 1, 16};
 static_assert(sizeof(gort::chan<int>) == sizeof(void *), "a memcpy chan is one pointer");
 static_assert(sizeof(gort::chan<std::string>) == sizeof(void *), "a boxed chan is one pointer");
 
-template <class Pred>
-void wait_until(Pred p, const char *what) {
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (!p()) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            fprintf(stderr, "hang: %s\n", what);
-            CHECK(0);
-        }
-        gort::this_goroutine::sleep_for(100us);
-    }
-}
-
 // Distinct strings, short (in the small-string buffer) and long (on the heap).
 std::string str_of(int i) {
     std::string s = std::to_string(i) + ":";
@@ -525,7 +513,7 @@ void counting() {
         gort::this_goroutine::sleep_for(2ms);
         CHECK_EQ(counted::live(), 8); // the goroutine's copy keeps them
         CHECK(gate.send(1));
-        wait_until([] { return counted::live() == 0; }, "the last chan object, in a goroutine, drains");
+        check_wait_until([] { return counted::live() == 0; }, "the last chan object, in a goroutine, drains");
     }
 
     // closed with elements inside
@@ -620,7 +608,7 @@ void counting() {
         receivers.wait();
         CHECK_EQ(count.load(), S * M);
         CHECK_EQ(sum.load(), static_cast<long>(S * M) * (S * M - 1) / 2);
-        wait_until([] { return counted::live() == 0; }, "counted elements of 4 senders and 3 receivers");
+        check_wait_until([] { return counted::live() == 0; }, "counted elements of 4 senders and 3 receivers");
     }
 
     CHECK(counted::made.load() > 0);
@@ -751,7 +739,7 @@ void throwing() {
         CHECK_EQ(next, N);
         CHECK_EQ(thrown, N / 5);
     }
-    wait_until([] { return thrower::live() == 0; }, "throwers");
+    check_wait_until([] { return thrower::live() == 0; }, "throwers");
     CHECK(thrower::made.load() > 0);
     CHECK_EQ(thrower::made.load(), thrower::destroyed.load());
     printf("throwing moves: ok (%ld constructed, %ld destroyed)\n", thrower::made.load(),

@@ -52,18 +52,6 @@ int thrown_code(F f) {
     return 0;
 }
 
-template <class Pred>
-void wait_until(Pred p, const char *what) {
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (!p()) {
-        if (std::chrono::steady_clock::now() > deadline) {
-            fprintf(stderr, "hang: %s\n", what);
-            CHECK(0);
-        }
-        gort::sleep_for(100us);
-    }
-}
-
 void mutexes() {
     gort::mutex m;
     long counter = 0;
@@ -97,7 +85,7 @@ void mutexes() {
             std::unique_lock<gort::mutex> other(m, std::try_to_lock);
             tried = other.owns_lock() ? 1 : 0;
         });
-        wait_until([&] { return tried.load() != -1; }, "try_to_lock probe");
+        check_wait_until([&] { return tried.load() != -1; }, "try_to_lock probe");
         CHECK_EQ(tried.load(), 0);
         lk.unlock();
         CHECK(m.try_lock());
@@ -181,7 +169,7 @@ void shared_mutexes() {
             std::shared_lock<gort::shared_mutex> theirs(rw);
             got = 1;
         });
-        wait_until([&] { return got.load() == 1; }, "second reader");
+        check_wait_until([&] { return got.load() == 1; }, "second reader");
     }
     CHECK(rw.try_lock());
     CHECK(!rw.try_lock());
@@ -259,7 +247,7 @@ void condvars() {
             lk.unlock();
             wg.done();
         });
-    wait_until(
+    check_wait_until(
         [&] {
             std::lock_guard<gort::mutex> lk(m);
             return waiting == 50;
@@ -383,7 +371,7 @@ void os_thread_guards() {
             done++;
         });
     }
-    wait_until([&] { return done.load() == 4; }, "locked goroutines");
+    check_wait_until([&] { return done.load() == 4; }, "locked goroutines");
     int code = 0;
     std::thread host([&code] {
         try {

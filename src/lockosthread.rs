@@ -55,8 +55,7 @@ pub(crate) fn is_locked(gp: *mut G) -> bool {
 pub(crate) fn stoplockedm(mp: &'static M) {
     if mp.p.get().is_null() {
         // Lost to sysmon while the goroutine ran C code (as in schedule).
-        mp.retake.store(crate::syscall::retake_idle(), Ordering::Relaxed);
-        mp.oldp.set(std::ptr::null_mut());
+        crate::syscall::forget_taken_p(mp);
     } else {
         let pp = releasep(mp);
         crate::syscall::handoffp(pp);

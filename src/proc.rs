@@ -400,8 +400,7 @@ pub(crate) fn schedule(mp: &'static M) -> ! {
         if mp.p.get().is_null() {
             // A goroutine whose P sysmon took parked, or found no P to
             // continue with (exitsyscall0): this M waits for a P.
-            mp.retake.store(crate::syscall::retake_idle(), Ordering::Relaxed);
-            mp.oldp.set(std::ptr::null_mut());
+            crate::syscall::forget_taken_p(mp);
             stopm(mp);
         }
         let (gp, inherit) = findrunnable(mp);

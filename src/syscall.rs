@@ -70,6 +70,13 @@ const RETAKE_FENCE: u32 = 4;
 /// Set at init when membarrier is unavailable: `callin` then needs a fence.
 static CALLIN_FENCE: AtomicBool = AtomicBool::new(false);
 
+/// An M without a P, about to wait for one (stopm, stoplockedm), forgets
+/// the P sysmon took from it: the next P it gets starts undisturbed.
+pub(crate) fn forget_taken_p(mp: &M) {
+    mp.retake.store(retake_idle(), Ordering::Relaxed);
+    mp.oldp.set(std::ptr::null_mut());
+}
+
 /// `M::retake` of an M that holds its P undisturbed (or holds none).
 #[inline]
 pub(crate) fn retake_idle() -> u32 {
